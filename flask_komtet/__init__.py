@@ -1,5 +1,25 @@
-"""flask_komtet: KOMTET Kassa receipts (54-ФЗ) for Flask shops."""
+"""flask_komtet: KOMTET Kassa receipts (54-ФЗ) for Flask shops, exactly once."""
 
 from __future__ import annotations
 
+from . import enums, errors, signals
+from .errors import InvalidOrder, KomtetError
+from .extension import KomtetKassa, get_state
+from .orders import Customer, Order, OrderAdapter, OrderLine, Payment
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Customer",
+    "InvalidOrder",
+    "KomtetError",
+    "KomtetKassa",
+    "Order",
+    "OrderAdapter",
+    "OrderLine",
+    "Payment",
+    "enums",
+    "errors",
+    "get_state",
+    "signals",
+]

@@ -1,0 +1,237 @@
+"""The extension's tables, built on the host's own Flask-SQLAlchemy ``db``.
+
+``get_models(db)`` defines ``CashRegister``, ``Receipt`` and ``ReceiptEvent``
+on ``db.Model`` once per ``db`` (tables ``komtet_cash_register``,
+``komtet_receipt``, ``komtet_receipt_event``), so the host's
+``db.create_all()`` and Flask-Migrate's autogenerate see them like the
+host's own models.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from .enums import (
+    PaymentMethod,
+    PaymentObject,
+    ReceiptKind,
+    ReceiptState,
+    SettlementScheme,
+    TaxSystem,
+    VatRate,
+)
+
+__all__ = ["Kopecks", "Models", "get_models", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: what every timestamp column stores."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Kopecks(TypeDecorator[Decimal]):
+    """Money stored as whole kopecks (BIGINT), read back as a 2-place ``Decimal``.
+
+    Exact on every database, sortable, and no float ever touches it.
+    """
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        cents = Decimal(value) * 100
+        if cents != cents.to_integral_value():
+            raise ValueError(f"{value} has more than two decimal places")
+        return int(cents)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class Models:
+    """The three model classes built on one ``db``."""
+
+    CashRegister: Any
+    Receipt: Any
+    ReceiptEvent: Any
+
+
+_CACHE_KEY = "_komtet_kassa_models"
+
+
+def get_models(db: Any) -> Models:
+    """The models on ``db`` (a Flask-SQLAlchemy instance), defined on first call."""
+    models = db.__dict__.get(_CACHE_KEY)
+    if models is None:
+        models = _define(db)
+        setattr(db, _CACHE_KEY, models)
+    return models
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _define(db: Any) -> Models:
+    Model = db.Model
+
+    class CashRegister(Model):
+        """A KOMTET shop + queue (one cash register) serving a region.
+
+        Parts-Soft's «Онлайн-кассы для фискализации»: one row per register and
+        region; ``extra_regions`` are served for online payments only.
+        """
+
+        __tablename__ = "komtet_cash_register"
+
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str] = mapped_column(sa.String(128))
+        region: Mapped[str] = mapped_column(sa.String(64), index=True)
+        extra_regions: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+        shop_id: Mapped[str] = mapped_column(sa.String(128))
+        secret: Mapped[str] = mapped_column(sa.String(256))
+        queue_id: Mapped[int] = mapped_column(sa.BigInteger)
+        tax_system: Mapped[int] = mapped_column(sa.Integer, default=int(TaxSystem.COMMON))
+        vat: Mapped[str] = mapped_column(sa.String(8), default=VatRate.NO.value)
+        delivery_vat: Mapped[str | None] = mapped_column(sa.String(8))
+        payment_method: Mapped[str] = mapped_column(sa.String(32), default=PaymentMethod.ADVANCE.value)
+        payment_object: Mapped[str] = mapped_column(sa.String(48), default=PaymentObject.PRODUCT.value)
+        top_up_payment_method: Mapped[str] = mapped_column(sa.String(32), default=PaymentMethod.ADVANCE.value)
+        top_up_payment_object: Mapped[str] = mapped_column(sa.String(48), default=PaymentObject.PAYMENT.value)
+        top_up_name: Mapped[str] = mapped_column(sa.String(128), default="Пополнение баланса")
+        settlement_scheme: Mapped[str] = mapped_column(sa.String(16), default=SettlementScheme.TWO_RECEIPTS.value)
+        auto_fiscalize: Mapped[bool] = mapped_column(default=True)
+        print_receipt: Mapped[bool] = mapped_column(default=False)
+        internet: Mapped[bool] = mapped_column(default=True)
+        payment_address: Mapped[str] = mapped_column(sa.String(256), default="")
+        place_address: Mapped[str | None] = mapped_column(sa.String(256))
+        company_inn: Mapped[str | None] = mapped_column(sa.String(12))
+        name_template: Mapped[str | None] = mapped_column(sa.String(512))
+        cashier_name: Mapped[str | None] = mapped_column(sa.String(64))
+        cashier_inn: Mapped[str | None] = mapped_column(sa.String(12))
+        # Effective-dated tax settings: the next value and the day it takes effect.
+        next_vat: Mapped[str | None] = mapped_column(sa.String(8))
+        next_tax_system: Mapped[int | None] = mapped_column(sa.Integer)
+        tax_change_date: Mapped[date | None] = mapped_column(sa.Date)
+        is_active: Mapped[bool] = mapped_column(default=True, index=True)
+        api_url: Mapped[str | None] = mapped_column(sa.String(256))
+        queue_state: Mapped[str | None] = mapped_column(sa.String(16))
+        queue_checked_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+        created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+        updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow)
+
+        def __repr__(self) -> str:  # never the secret
+            return f"<CashRegister {self.id} {self.name!r} region={self.region!r}>"
+
+        def __str__(self) -> str:
+            return self.name or f"Касса {self.id}"
+
+        def serves(self, region: str | None, *, online: bool) -> bool:
+            """Whether this register serves ``region`` (extra regions only for online payments)."""
+            if region is None:
+                return False
+            return region == self.region or (online and region in (self.extra_regions or []))
+
+    class Receipt(Model):
+        """One receipt sent (or to be sent) to KOMTET, and what came of it."""
+
+        __tablename__ = "komtet_receipt"
+        __table_args__ = (
+            sa.Index("ix_komtet_receipt_due", "state", "next_attempt_at"),
+            sa.Index("ix_komtet_receipt_order", "order_ref", "kind"),
+            sa.Index("ix_komtet_receipt_register_created", "register_id", "created_at"),
+        )
+
+        id: Mapped[int] = mapped_column(primary_key=True)
+        external_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
+        register_id: Mapped[int | None] = mapped_column(sa.ForeignKey("komtet_cash_register.id"))
+        order_ref: Mapped[str] = mapped_column(sa.String(128))
+        kind: Mapped[str] = mapped_column(sa.String(16), default=ReceiptKind.SALE.value)
+        event_key: Mapped[str] = mapped_column(sa.String(128), default="")
+        sequence: Mapped[int] = mapped_column(default=1)
+        intent: Mapped[str] = mapped_column(sa.String(32))
+        state: Mapped[str] = mapped_column(sa.String(16), default=ReceiptState.QUEUED.value, index=True)
+        region: Mapped[str | None] = mapped_column(sa.String(64))
+        routing: Mapped[str | None] = mapped_column(sa.String(512))
+        order_data: Mapped[str | None] = mapped_column(sa.Text)
+        payload_json: Mapped[str | None] = mapped_column(sa.Text)
+        total: Mapped[Decimal | None] = mapped_column(Kopecks)
+        task_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+        attempts: Mapped[int] = mapped_column(default=0)
+        next_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+        lease_token: Mapped[str | None] = mapped_column(sa.String(32))
+        lease_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+        last_error: Mapped[str | None] = mapped_column(sa.Text)
+        resend_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("komtet_receipt.id"))
+        fiscal_data_json: Mapped[str | None] = mapped_column(sa.Text)
+        fn: Mapped[str | None] = mapped_column(sa.String(32))
+        fd: Mapped[str | None] = mapped_column(sa.String(32))
+        fp: Mapped[str | None] = mapped_column(sa.String(32))
+        fiscal_time: Mapped[datetime | None] = mapped_column(sa.DateTime)
+        receipt_url: Mapped[str | None] = mapped_column(sa.String(512))
+        created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, index=True)
+        updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow)
+        sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+        done_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+        register = relationship(CashRegister, lazy="joined", innerjoin=False)
+        events = relationship(
+            "ReceiptEvent", back_populates="receipt", order_by="ReceiptEvent.id",
+            lazy="select", cascade="all, delete-orphan",
+        )
+
+        def __repr__(self) -> str:
+            return f"<Receipt {self.external_id} {self.state}>"
+
+        def __str__(self) -> str:
+            return self.external_id
+
+        @property
+        def payload(self) -> dict[str, Any] | None:
+            return json.loads(self.payload_json) if self.payload_json else None
+
+        @property
+        def fiscal_data(self) -> dict[str, Any] | None:
+            return json.loads(self.fiscal_data_json) if self.fiscal_data_json else None
+
+        @property
+        def state_label(self) -> str:
+            return ReceiptState.parse(self.state).label
+
+        @property
+        def kind_label(self) -> str:
+            return ReceiptKind.parse(self.kind).label
+
+    class ReceiptEvent(Model):
+        """One transition or API exchange of a receipt, secrets masked."""
+
+        __tablename__ = "komtet_receipt_event"
+
+        id: Mapped[int] = mapped_column(primary_key=True)
+        receipt_id: Mapped[int] = mapped_column(sa.ForeignKey("komtet_receipt.id", ondelete="CASCADE"), index=True)
+        created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+        action: Mapped[str] = mapped_column(sa.String(32))
+        from_state: Mapped[str | None] = mapped_column(sa.String(16))
+        to_state: Mapped[str | None] = mapped_column(sa.String(16))
+        message: Mapped[str | None] = mapped_column(sa.Text)
+        http_status: Mapped[int | None] = mapped_column(sa.Integer)
+        request: Mapped[str | None] = mapped_column(sa.Text)
+        response: Mapped[str | None] = mapped_column(sa.Text)
+
+        receipt = relationship(Receipt, back_populates="events")
+
+        def __repr__(self) -> str:
+            return f"<ReceiptEvent {self.action} {self.from_state}->{self.to_state}>"
+
+    return Models(CashRegister, Receipt, ReceiptEvent)

@@ -1,0 +1,691 @@
+"""The outbox: the only code that creates receipts and changes their state.
+
+Creating a receipt adds rows to the shop's own session (so the paid order and
+its queued receipt commit together); sending, polling and callbacks move the
+row through ``queued → sending → sent → done | error`` (or ``failed``) with
+compare-and-set updates, so that any number of senders and duplicate
+callbacks never send or record a receipt twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import secrets
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from . import signals
+from .client import KomtetClient, dumps
+from .dispatch import mark_for_dispatch
+from .enums import Intent, PaymentMethod, ReceiptKind, ReceiptState
+from .errors import (
+    AlreadySubmitted,
+    APIError,
+    AuthenticationError,
+    InvalidOrder,
+    KomtetError,
+    NotFound,
+)
+from .models import utcnow
+from .orders import Customer, Order, to_decimal
+from .receipts import Cashier, ReceiptSettings, build_refund, build_sale, build_top_up, receipt_total
+from .routing import Route, choose_register, register_settings
+
+if TYPE_CHECKING:
+    from .extension import KassaState
+
+__all__ = [
+    "apply_result",
+    "create_refund",
+    "create_sale",
+    "create_settlement",
+    "create_top_up",
+    "make_external_id",
+    "poll_sent",
+    "preview",
+    "refresh",
+    "release_held",
+    "resend",
+    "send_due",
+    "send_receipt",
+]
+
+log = logging.getLogger("flask_komtet.outbox")
+
+S = ReceiptState
+QUEUE_RECHECK = timedelta(seconds=60)
+
+
+# -- external ids ----------------------------------------------------------------------
+
+
+def make_external_id(prefix: str, kind: str, order_ref: str, event_key: str, sequence: int) -> str:
+    """``{prefix}{kind}-{order}[-{event}]-{n}``: stable across retries, unique per receipt."""
+    parts = [kind, order_ref] + ([event_key] if event_key else []) + [str(sequence)]
+    external_id = prefix + "-".join(parts)
+    if len(external_id) > 128:
+        digest = hashlib.sha1(external_id.encode()).hexdigest()[:16]
+        external_id = f"{prefix}{kind}-{digest}-{sequence}"
+    return external_id
+
+
+def _event_key(lines: Sequence[Any] | None, ref: str | None) -> str:
+    if ref:
+        return str(ref)
+    if lines is None:
+        return "all"
+    return hashlib.sha1(repr(list(lines)).encode()).hexdigest()[:10]
+
+
+# -- creating receipts (in the shop's transaction) -----------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    kind: ReceiptKind
+    intent: Intent
+    order_ref: str
+    event_key: str
+    region: str | None
+    order_data: dict[str, Any]
+    build: Callable[[ReceiptSettings, str, str | None, Cashier | None], dict[str, Any]]
+
+
+def create_sale(state: KassaState, shop_order: Any, *, register: Any = None) -> Any:
+    """Add the sale receipt of a paid order (or return the one already added)."""
+    try:
+        order = state.adapt(shop_order)
+    except InvalidOrder as exc:
+        return _unbuildable(state, ReceiptKind.SALE, Intent.SELL, shop_order, exc)
+    plan = _Plan(
+        ReceiptKind.SALE, Intent.SELL, order.ref, "", order.region, order.to_dict(),
+        lambda settings, external_id, callback, cashier: build_sale(
+            order, settings, external_id=external_id, callback_url=callback, cashier=cashier,
+            payment_method=_sale_method(settings, order),
+        ),
+    )
+    route = _route(state, order.region, online=order.is_online, register=register)
+    return _add(state, plan, route, when=_day(order.paid_at))
+
+
+def _sale_method(settings: ReceiptSettings, order: Order) -> PaymentMethod | None:
+    # Cash at the counter hands the goods over at once: a full settlement.
+    return None if order.is_online else PaymentMethod.FULL_PAYMENT
+
+
+def create_refund(state: KassaState, shop_order: Any, *, lines: Sequence[Any] | None = None,
+                  ref: str | None = None) -> Any:
+    """Add a refund receipt (``sellReturn``) for the whole order or some lines."""
+    try:
+        order = state.adapt(shop_order)
+    except InvalidOrder as exc:
+        return _unbuildable(state, ReceiptKind.REFUND, Intent.SELL_RETURN, shop_order, exc)
+    event_key = _event_key(lines, ref)
+    data = order.to_dict() | {"refund_lines": _plain_lines(lines)}
+    plan = _Plan(
+        ReceiptKind.REFUND, Intent.SELL_RETURN, order.ref, event_key, order.region, data,
+        lambda settings, external_id, callback, cashier: build_refund(
+            order, settings, external_id=external_id, lines=lines, callback_url=callback, cashier=cashier,
+            payment_method=_refund_method(state, order),
+        ),
+    )
+    sale = _latest(state.session, state, ReceiptKind.SALE, order.ref, "")
+    register = sale.register if sale is not None and sale.register is not None else None
+    route = _route(state, order.region, online=order.is_online, register=register,
+                   why="касса, пробившая чек продажи" if register is not None else None)
+    return _add(state, plan, route, when=date.today())
+
+
+def _refund_method(state: KassaState, order: Order) -> PaymentMethod | None:
+    settled = _latest(state.session, state, ReceiptKind.SETTLEMENT, order.ref, "")
+    return PaymentMethod.FULL_PAYMENT if settled is not None else None
+
+
+def _plain_lines(lines: Sequence[Any] | None) -> Any:
+    if lines is None:
+        return None
+    return [line if isinstance(line, (int, str)) else repr(line) for line in lines]
+
+
+def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str | None, ref: str | None,
+                  online: bool = True) -> Any:
+    """Add a balance top-up receipt."""
+    if not isinstance(customer, Customer):
+        customer = Customer(**{k: getattr(customer, k, None) for k in ("email", "phone", "name", "inn")})
+    order_ref = str(ref) if ref else uuid.uuid4().hex[:16]
+    try:
+        total = to_decimal(amount, "amount")
+    except InvalidOrder as exc:
+        return _unbuildable(state, ReceiptKind.TOP_UP, Intent.SELL, order_ref, exc)
+    data = {"customer": Order(ref=order_ref, customer=customer).to_dict()["customer"], "amount": str(total),
+            "region": region}
+    plan = _Plan(
+        ReceiptKind.TOP_UP, Intent.SELL, order_ref, "", region, data,
+        lambda settings, external_id, callback, cashier: build_top_up(
+            customer, total, settings, external_id=external_id, callback_url=callback, cashier=cashier,
+        ),
+    )
+    return _add(state, plan, _route(state, region, online=online), when=date.today())
+
+
+def create_settlement(state: KassaState, shop_order: Any) -> Any:
+    """Add the settlement receipt («Полный расчет») for an order sold as a prepayment."""
+    from .settlement import create_settlement as create
+
+    return create(state, shop_order)
+
+
+def _route(state: KassaState, region: str | None, *, online: bool, register: Any = None,
+           why: str | None = None) -> Route:
+    if register is not None:
+        return Route(register, False, f"Касса «{register.name}» (№{register.id}): {why or 'выбрана вручную'}")
+    registers = state.session.scalars(sa.select(state.models.CashRegister)).all()
+    return choose_register(registers, region, online=online)
+
+
+def _latest(session: Session, state: KassaState, kind: ReceiptKind, order_ref: str, event_key: str) -> Any:
+    Receipt = state.models.Receipt
+    return session.scalars(
+        sa.select(Receipt)
+        .where(Receipt.order_ref == order_ref, Receipt.kind == kind.value, Receipt.event_key == event_key)
+        .order_by(Receipt.sequence.desc())
+        .limit(1)
+    ).first()
+
+
+def _day(moment: datetime | None) -> date:
+    return moment.date() if moment else date.today()
+
+
+def _cashier(state: KassaState) -> Cashier | None:
+    if state.cashier_loader is None:
+        return None
+    try:
+        found = state.cashier_loader()
+    except Exception:  # a broken loader must not block the receipt
+        log.exception("cashier_loader failed; using the register's cashier")
+        return None
+    if found is None or isinstance(found, Cashier):
+        return found
+    if isinstance(found, (tuple, list)):
+        return Cashier(*found)
+    return Cashier(getattr(found, "name"), getattr(found, "inn", None))
+
+
+def _add(state: KassaState, plan: _Plan, route: Route, *, when: date, sequence: int = 1,
+         resend_of: Any = None) -> Any:
+    session = state.session
+    if resend_of is None:
+        existing = _latest(session, state, plan.kind, plan.order_ref, plan.event_key)
+        if existing is not None:
+            return existing
+    Receipt = state.models.Receipt
+    external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref,
+                                   plan.event_key, sequence)
+    receipt = Receipt(
+        external_id=external_id, order_ref=plan.order_ref, kind=plan.kind.value, event_key=plan.event_key,
+        sequence=sequence, intent=plan.intent.value, region=plan.region, routing=route.reason,
+        order_data=json.dumps(plan.order_data, ensure_ascii=False), register=route.register,
+        attempts=0, next_attempt_at=utcnow(), resend_of_id=getattr(resend_of, "id", None),
+    )
+    if route.register is None:
+        receipt.state, receipt.last_error = S.FAILED.value, route.reason
+    else:
+        try:
+            settings = register_settings(route.register, when)
+            callback = state.webhook_url(route.register.id) if route.register.id else None
+            payload = plan.build(settings, external_id, callback, _cashier(state))
+            receipt.payload_json = dumps(payload).decode("utf-8")
+            receipt.total = receipt_total(payload)
+            receipt.state = (S.HELD if route.held else S.QUEUED).value
+        except (InvalidOrder, ValueError) as exc:
+            receipt.state, receipt.last_error = S.FAILED.value, str(exc)
+    session.add(receipt)
+    _event(state, receipt, "created", None, receipt.state, receipt.last_error or route.reason)
+    if receipt.state == S.QUEUED.value:
+        mark_for_dispatch(session, state.dispatcher, receipt)
+    _signal_created(state, receipt)
+    return receipt
+
+
+def _unbuildable(state: KassaState, kind: ReceiptKind, intent: Intent, shop_order: Any, exc: Exception) -> Any:
+    """Keep a ``failed`` receipt for an order the adapter could not read, so nothing is lost."""
+    ref = str(getattr(shop_order, "id", None) or getattr(shop_order, "ref", None) or shop_order)[:100]
+    plan = _Plan(kind, intent, ref, "", None, {"unreadable": repr(shop_order)[:2000]},
+                 lambda *args: {})
+    route = Route(None, False, f"Заказ не удалось прочитать: {exc}")
+    return _add(state, plan, route, when=date.today())
+
+
+def _signal_created(state: KassaState, receipt: Any) -> None:
+    if receipt.state == S.FAILED.value:
+        signals.receipt_failed.send(state.app, receipt=receipt, error=receipt.last_error)
+    else:
+        signals.receipt_queued.send(state.app, receipt=receipt)
+
+
+def _event(state: KassaState, receipt: Any, action: str, from_state: str | None, to_state: str | None,
+           message: str | None = None, *, http_status: int | None = None, request: Any = None,
+           response: Any = None, session: Session | None = None) -> None:
+    event = state.models.ReceiptEvent(
+        action=action, from_state=from_state, to_state=to_state, message=message, http_status=http_status,
+        request=_text(request), response=_text(response),
+    )
+    if receipt.id is None:
+        receipt.events.append(event)
+    else:
+        event.receipt_id = receipt.id
+        (session or state.session).add(event)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+# -- manual actions (admin) ------------------------------------------------------------
+
+
+def release_held(state: KassaState, receipt: Any) -> Any:
+    """Send a ``held`` receipt (a register that does not auto-fiscalize): it joins the queue."""
+    if receipt.state != S.HELD.value:
+        raise ValueError(f"Чек {receipt.external_id} не ожидает ручной отправки (состояние: {receipt.state_label})")
+    receipt.state, receipt.next_attempt_at, receipt.last_error = S.QUEUED.value, utcnow(), None
+    _event(state, receipt, "released", S.HELD.value, S.QUEUED.value, "отправлен вручную")
+    mark_for_dispatch(state.session, state.dispatcher, receipt)
+    return receipt
+
+
+def resend(state: KassaState, receipt: Any) -> Any:
+    """Try again after ``error`` or ``failed``.
+
+    A receipt KOMTET never accepted because it did not answer is queued again
+    under the same external id (KOMTET may have it already). Otherwise a new
+    receipt with the next external id is built from the stored order, routed
+    again (a register may have appeared), and the old one stays on record.
+    """
+    if receipt.state not in (S.ERROR.value, S.FAILED.value):
+        raise ValueError(f"Повторить можно только чек с ошибкой (состояние: {receipt.state_label})")
+    if receipt.state == S.FAILED.value and receipt.payload_json and receipt.task_id is None and _transport_only(receipt):
+        old = receipt.state
+        receipt.state, receipt.attempts, receipt.next_attempt_at = S.QUEUED.value, 0, utcnow()
+        _event(state, receipt, "requeued", old, S.QUEUED.value, "повторная отправка с тем же внешним id")
+        mark_for_dispatch(state.session, state.dispatcher, receipt)
+        return receipt
+    plan = _replan(state, receipt)
+    route = _reroute(state, receipt)
+    new = _add(state, plan, route, when=date.today(), sequence=_next_sequence(state, receipt), resend_of=receipt)
+    if new.state == S.HELD.value:  # a person asked for it: send now
+        new.state = S.QUEUED.value
+        mark_for_dispatch(state.session, state.dispatcher, new)
+    return new
+
+
+def _reroute(state: KassaState, receipt: Any) -> Route:
+    if receipt.register is not None and receipt.register.is_active:
+        return Route(receipt.register, False, receipt.routing or f"Касса «{receipt.register.name}»")
+    return _route(state, receipt.region, online=_was_online(receipt))
+
+
+def _was_online(receipt: Any) -> bool:
+    data = json.loads(receipt.order_data or "{}")
+    try:
+        return Order.from_dict(data).is_online if "ref" in data and "amount" not in data else True
+    except (InvalidOrder, TypeError):
+        return True
+
+
+def _transport_only(receipt: Any) -> bool:
+    return bool(receipt.last_error and receipt.last_error.startswith(_NO_ANSWER))
+
+
+def _next_sequence(state: KassaState, receipt: Any) -> int:
+    latest = _latest(state.session, state, ReceiptKind.parse(receipt.kind), receipt.order_ref, receipt.event_key)
+    return (latest.sequence if latest is not None else receipt.sequence) + 1
+
+
+def _replan(state: KassaState, receipt: Any) -> _Plan:
+    data = json.loads(receipt.order_data or "{}")
+    kind = ReceiptKind.parse(receipt.kind)
+    if "unreadable" in data:
+        raise ValueError("Заказ этого чека не удалось прочитать; отправьте его заново из магазина")
+    if kind is ReceiptKind.TOP_UP:
+        customer, amount = Customer(**data["customer"]), Decimal(data["amount"])
+        build = lambda settings, external_id, callback, cashier: build_top_up(  # noqa: E731
+            customer, amount, settings, external_id=external_id, callback_url=callback, cashier=cashier)
+        return _Plan(kind, Intent.SELL, receipt.order_ref, receipt.event_key, receipt.region, data, build)
+    refund_lines = data.pop("refund_lines", None)
+    order = Order.from_dict(data)
+    if kind is ReceiptKind.REFUND:
+        build = lambda settings, external_id, callback, cashier: build_refund(  # noqa: E731
+            order, settings, external_id=external_id, lines=refund_lines, callback_url=callback, cashier=cashier)
+        data = data | {"refund_lines": refund_lines}
+    elif kind is ReceiptKind.SETTLEMENT:
+        from .settlement import settlement_builder
+
+        build = settlement_builder(state, order)
+    else:
+        build = lambda settings, external_id, callback, cashier: build_sale(  # noqa: E731
+            order, settings, external_id=external_id, callback_url=callback, cashier=cashier,
+            payment_method=_sale_method(settings, order))
+    return _Plan(kind, Intent.parse(receipt.intent), receipt.order_ref, receipt.event_key, receipt.region,
+                 data, build)
+
+
+def preview(state: KassaState, shop_order: Any, register: Any, *, kind: ReceiptKind = ReceiptKind.SALE
+            ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """What would be sent for ``shop_order`` on ``register``: ``(payload, errors)``; nothing is stored."""
+    try:
+        order = state.adapt(shop_order)
+        settings = register_settings(register, _day(order.paid_at))
+        payload = build_sale(order, settings, external_id=make_external_id(
+            state.config.external_id_prefix, kind.value, order.ref, "", 1),
+            callback_url=state.webhook_url(register.id), cashier=_cashier(state),
+            payment_method=_sale_method(settings, order))
+    except InvalidOrder as exc:
+        return None, exc.errors
+    except ValueError as exc:
+        return None, {"register": str(exc)}
+    return payload, {}
+
+
+# -- sending ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _own_session(state: KassaState, session: Session | None) -> Iterator[Session]:
+    if session is not None:
+        yield session
+        return
+    own = Session(bind=state.db.engine, expire_on_commit=False)
+    try:
+        yield own
+    finally:
+        own.close()
+
+
+@dataclass
+class _Outcome:
+    receipt: Any
+    token: str
+    response: dict[str, Any] | None = None
+    error: KomtetError | None = None
+    passive: bool = False
+
+
+_NO_ANSWER = "KOMTET не ответил"
+
+
+def _due(Receipt: Any, now: datetime) -> Any:
+    return sa.or_(
+        sa.and_(Receipt.state == S.QUEUED.value, Receipt.next_attempt_at <= now),
+        sa.and_(Receipt.state == S.SENDING.value, Receipt.lease_expires_at < now),
+    )
+
+
+def _claim(state: KassaState, session: Session, limit: int, receipt_id: int | None = None) -> list[tuple[Any, str]]:
+    """Move up to ``limit`` due receipts to ``sending`` under a fresh lease token."""
+    Receipt = state.models.Receipt
+    now = utcnow()
+    token = secrets.token_hex(8)
+    query = sa.select(Receipt.id).where(_due(Receipt, now))
+    if receipt_id is not None:
+        query = query.where(Receipt.id == receipt_id)
+    query = query.order_by(Receipt.next_attempt_at, Receipt.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = session.scalars(query).all()
+    if not ids:
+        session.rollback()
+        return []
+    session.execute(
+        sa.update(Receipt)
+        .where(Receipt.id.in_(ids), _due(Receipt, now))
+        .values(state=S.SENDING.value, lease_token=token, attempts=Receipt.attempts + 1,
+                lease_expires_at=now + timedelta(seconds=state.config.lease))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    rows = session.scalars(sa.select(Receipt).where(Receipt.lease_token == token)).all()
+    return [(row, token) for row in rows]
+
+
+def send_due(state: KassaState, limit: int = 100, *, session: Session | None = None) -> int:
+    """Claim and send up to ``limit`` due receipts; returns how many were tried."""
+    with _own_session(state, session) as s:
+        claimed = _claim(state, s, limit)
+        if claimed:
+            _send_claimed(state, s, claimed)
+        return len(claimed)
+
+
+def send_receipt(state: KassaState, receipt_id: int, *, session: Session | None = None) -> bool:
+    """Send one receipt now if it is due (Celery task body, admin «Отправить сейчас»)."""
+    with _own_session(state, session) as s:
+        claimed = _claim(state, s, 1, receipt_id=receipt_id)
+        if claimed:
+            _send_claimed(state, s, claimed)
+        return bool(claimed)
+
+
+def _send_claimed(state: KassaState, session: Session, claimed: list[tuple[Any, str]]) -> None:
+    outcomes = [_Outcome(receipt, token) for receipt, token in claimed]
+    passive = _passive_registers(state, session, {o.receipt.register for o in outcomes if o.receipt.register})
+    to_post = []
+    for outcome in outcomes:
+        if outcome.receipt.register_id in passive:
+            outcome.passive = True
+        else:
+            to_post.append(outcome)
+    for outcome, (response, error) in zip(to_post, state.dispatcher.post_all(
+            [(_client(state, o.receipt.register), o.receipt.register.queue_id,
+              o.receipt.payload_json.encode("utf-8")) for o in to_post])):
+        outcome.response, outcome.error = response, error
+    changed = [_record(state, session, outcome) for outcome in outcomes]
+    session.commit()
+    for receipt, signal in changed:
+        if signal is not None:
+            _emit(state, signal, receipt)
+
+
+def _client(state: KassaState, register: Any) -> KomtetClient:
+    return KomtetClient(register.shop_id, register.secret, api_url=register.api_url or state.config.api_url,
+                        session=state.http, timeout=state.config.timeout)
+
+
+def _passive_registers(state: KassaState, session: Session, registers: set[Any]) -> set[int]:
+    """Ids of registers whose KOMTET queue is passive (checked at most once a minute)."""
+    passive = set()
+    now = utcnow()
+    for register in registers:
+        if register.queue_checked_at is None or now - register.queue_checked_at > QUEUE_RECHECK:
+            try:
+                register.queue_state = _client(state, register).queue_state(register.queue_id)
+            except APIError as exc:
+                log.warning("queue check of register %s failed: %s", register.id, exc)
+                register.queue_state = register.queue_state or "active"
+            register.queue_checked_at = now
+        if register.queue_state == "passive":
+            passive.add(register.id)
+    session.commit()
+    return passive
+
+
+def _backoff(state: KassaState, attempts: int) -> timedelta:
+    delay = min(state.config.retry_max, state.config.retry_base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=delay * random.uniform(0.8, 1.2))
+
+
+def _record(state: KassaState, session: Session, outcome: _Outcome) -> tuple[Any, Any]:
+    """Store one send's result with a fenced update; returns ``(receipt, signal or None)``."""
+    receipt, now = outcome.receipt, utcnow()
+    Receipt = state.models.Receipt
+    values: dict[str, Any]
+    signal = None
+    request = {"url": f"queues/{receipt.register.queue_id}/task" if receipt.register else None,
+               "external_id": receipt.external_id}
+    if outcome.passive:
+        values = dict(state=S.QUEUED.value, attempts=Receipt.attempts - 1, next_attempt_at=now + QUEUE_RECHECK,
+                      last_error="Очередь кассы в KOMTET неактивна (passive): чек ждет, пока очередь станет активной")
+        action, message = "queue_passive", values["last_error"]
+    elif outcome.error is None:
+        task_id = outcome.response.get("id") if outcome.response else None
+        values = dict(state=S.SENT.value, task_id=task_id, sent_at=now, last_error=None,
+                      next_attempt_at=now + timedelta(seconds=state.config.poll_after))
+        action, message, signal = "sent", f"задание KOMTET №{task_id}", signals.receipt_sent
+    elif isinstance(outcome.error, AlreadySubmitted):
+        values = dict(state=S.SENT.value, sent_at=now, last_error=None,
+                      next_attempt_at=now + timedelta(seconds=state.config.poll_after))
+        action, message, signal = "already_submitted", "KOMTET уже принял чек с этим внешним id", signals.receipt_sent
+    elif outcome.error.retryable and receipt.attempts < state.config.max_attempts:
+        values = dict(state=S.QUEUED.value, next_attempt_at=now + _backoff(state, receipt.attempts),
+                      last_error=f"{_NO_ANSWER} (попытка {receipt.attempts}): {outcome.error}")
+        action, message = "retry", values["last_error"]
+    else:
+        values = dict(state=S.FAILED.value, last_error=_failure_text(outcome.error, receipt.attempts))
+        action, message, signal = "failed", values["last_error"], signals.receipt_failed
+    values |= dict(lease_token=None, lease_expires_at=None)
+    result = session.execute(
+        sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.lease_token == outcome.token,
+                                 Receipt.state == S.SENDING.value)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    error = outcome.error
+    if result.rowcount != 1:  # the lease was lost (expired and taken, or a callback got here first)
+        task_id = outcome.response.get("id") if outcome.response else None
+        if task_id:
+            session.execute(sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.task_id.is_(None))
+                            .values(task_id=task_id).execution_options(synchronize_session=False))
+        action, message, signal = action + "_late", f"{message} (аренда чека истекла; состояние не изменено)", None
+    _event(state, receipt, action, S.SENDING.value, values["state"] if signal or result.rowcount else None,
+           message, http_status=getattr(error, "status", None) or (200 if outcome.response else None),
+           request=request, response=outcome.response or (getattr(error, "body", None) if error else None),
+           session=session)
+    session.expire(receipt)
+    return receipt, signal
+
+
+def _failure_text(error: KomtetError, attempts: int) -> str:
+    if isinstance(error, AuthenticationError):
+        return f"Ошибка авторизации в KOMTET: проверьте ShopID и Secret кассы ({error.description or error.status})"
+    if isinstance(error, NotFound):
+        return f"KOMTET не нашел очередь кассы: проверьте ID очереди ({error.description or error.status})"
+    if error.retryable:
+        return f"{_NO_ANSWER} после {attempts} попыток: {error}"
+    description = getattr(error, "description", None)
+    return f"KOMTET отклонил чек: {description or error}"
+
+
+def _emit(state: KassaState, signal: Any, receipt: Any) -> None:
+    kwargs = {"error": receipt.last_error} if signal is signals.receipt_failed else {}
+    try:
+        signal.send(state.app, receipt=receipt, **kwargs)
+    except Exception:  # a shop's receiver must not break the sender
+        log.exception("a receiver of %s raised", signal.name)
+
+
+# -- results: callbacks and polling ----------------------------------------------------
+
+_RESULT_STATES = {"done": S.DONE, "error": S.ERROR}
+
+
+def apply_result(state: KassaState, receipt: Any, info: dict[str, Any], *, source: str,
+                 session: Session | None = None) -> bool:
+    """Record KOMTET's verdict on a receipt (``done`` or ``error``); ``True`` if it changed anything.
+
+    Idempotent and ordered: a duplicate changes nothing, and ``done`` is final.
+    """
+    session = session or state.session
+    Receipt = state.models.Receipt
+    new = _RESULT_STATES.get(str(info.get("state")))
+    task_id = _int(info.get("id"))
+    if new is None:
+        if task_id and receipt.task_id is None:
+            session.execute(sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.task_id.is_(None))
+                            .values(task_id=task_id).execution_options(synchronize_session=False))
+        return False
+    allowed = [s.value for s in S if s is not S.DONE and (new is S.DONE or s is not S.ERROR)]
+    now = utcnow()
+    values: dict[str, Any] = dict(state=new.value, lease_token=None, lease_expires_at=None)
+    if task_id:
+        values["task_id"] = task_id
+    if new is S.DONE:
+        fiscal = info.get("fiscal_data") or {}
+        values |= dict(done_at=now, last_error=None, fiscal_data_json=json.dumps(fiscal, ensure_ascii=False),
+                       fn=_str(fiscal.get("fn")), fd=_str(fiscal.get("i")), fp=_str(fiscal.get("fp")),
+                       fiscal_time=_fiscal_time(fiscal.get("t")),
+                       receipt_url=_str(info.get("receipt_url") or fiscal.get("receipt_url")))
+    else:
+        values |= dict(done_at=now, last_error=str(info.get("error_description") or "Ошибка без описания"))
+    old_state = receipt.state
+    result = session.execute(
+        sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.state.in_(allowed))
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    _event(state, receipt, source, old_state, new.value,
+           values.get("last_error") if new is S.ERROR else f"ФН {values.get('fn')}, ФД {values.get('fd')}",
+           response=info, session=session)
+    session.commit()
+    session.refresh(receipt)
+    _emit(state, signals.receipt_done if new is S.DONE else signals.receipt_failed, receipt)
+    return True
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _fiscal_time(value: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), "%Y%m%dT%H%M") if value else None
+    except ValueError:
+        return None
+
+
+def refresh(state: KassaState, receipt: Any, *, session: Session | None = None) -> bool:
+    """Ask KOMTET for one receipt's task now (AlfaCRM's «Обновить состояние»)."""
+    if receipt.task_id is None or receipt.register is None:
+        return False
+    info = _client(state, receipt.register).task_info(receipt.task_id)
+    return apply_result(state, receipt, info, source="poll", session=session)
+
+
+def poll_sent(state: KassaState, older_than: float | None = None, limit: int = 100, *,
+              session: Session | None = None) -> int:
+    """Poll receipts ``sent`` without an answer for ``older_than`` seconds; returns how many changed."""
+    Receipt = state.models.Receipt
+    cutoff = utcnow() - timedelta(seconds=state.config.poll_after if older_than is None else older_than)
+    changed = 0
+    with _own_session(state, session) as s:
+        rows = s.scalars(
+            sa.select(Receipt).where(Receipt.state == S.SENT.value, Receipt.task_id.is_not(None),
+                                     Receipt.sent_at <= cutoff)
+            .order_by(Receipt.sent_at).limit(limit)
+        ).all()
+        for receipt in rows:
+            try:
+                changed += refresh(state, receipt, session=s)
+            except APIError as exc:
+                log.warning("polling receipt %s failed: %s", receipt.external_id, exc)
+        s.commit()
+    return changed

@@ -1,0 +1,99 @@
+"""The success and failure URLs KOMTET calls back, one pair per cash register.
+
+``POST {URL_PREFIX}/<register id>/success`` and ``.../failure``. The view
+checks the method (405), the signature header (401) and the HMAC-MD5 over
+``"POST" + URL + raw body`` with the register's secret (403) before it reads
+anything; then it needs ``external_id`` and ``state`` (400), finds the receipt
+(404), refuses a receipt of another register (403) and hands the result to the
+outbox. Duplicates and replays answer 200 and change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from .extension import KassaState, get_state
+from .signing import is_valid_signature
+
+__all__ = ["blueprint", "register_webhooks"]
+
+log = logging.getLogger("flask_komtet.webhooks")
+
+blueprint = Blueprint("komtet_kassa", __name__)
+OUTCOMES = ("success", "failure")
+
+
+def register_webhooks(app: Flask, state: KassaState) -> None:
+    """Mount the blueprint under ``URL_PREFIX`` and keep it out of Flask-WTF's CSRF check."""
+    app.register_blueprint(blueprint, url_prefix=state.config.url_prefix or None)
+    _exempt_from_csrf(app)
+    app.before_request(lambda: _exempt_from_csrf(current_app))
+
+
+def _exempt_from_csrf(app: Flask) -> None:
+    csrf = app.extensions.get("csrf")
+    if csrf is not None and blueprint not in getattr(csrf, "_exempt_blueprints", ()):
+        csrf.exempt(blueprint)
+
+
+def _answer(status: int, message: str, **headers: str) -> Response:
+    return Response(message, status=status, mimetype="text/plain", headers=headers)
+
+
+@blueprint.route("/<int:register_id>/<any(success, failure):outcome>",
+                 methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def callback(register_id: int, outcome: str) -> Response:
+    if request.method != "POST":
+        return _answer(405, "Method Not Allowed", Allow="POST")
+    signature = request.headers.get("X-HMAC-Signature")
+    if not signature:
+        return _answer(401, "X-HMAC-Signature required")
+    state = get_state()
+    register = state.session.get(state.models.CashRegister, register_id)
+    if register is None:
+        log.warning("KOMTET callback for unknown register %s", register_id)
+        return _answer(404, "Unknown cash register")
+    body = request.get_data(cache=True)
+    if not any(is_valid_signature(register.secret, "POST", url, body, signature) for url in _urls(state, register_id, outcome)):
+        log.warning("KOMTET callback with a bad signature for register %s", register_id)
+        return _answer(403, "Bad signature")
+    info = _parse(body)
+    if not isinstance(info, dict) or not info.get("external_id") or not info.get("state"):
+        return _answer(400, "external_id and state are required")
+    Receipt = state.models.Receipt
+    receipt = state.session.query(Receipt).filter_by(external_id=str(info["external_id"])).one_or_none()
+    if receipt is None:
+        log.warning("KOMTET callback for unknown external_id %r (register %s)", info["external_id"], register_id)
+        return _answer(404, "Unknown external_id")
+    if receipt.register_id != register_id:
+        log.warning("KOMTET callback for %s arrived at register %s", receipt.external_id, register_id)
+        return _answer(403, "The receipt belongs to another cash register")
+    from .outbox import apply_result
+
+    apply_result(state, receipt, info, source="callback")
+    return _answer(200, "OK")
+
+
+def _urls(state: KassaState, register_id: int, outcome: str) -> list[str]:
+    """The URLs KOMTET may have signed: the configured public one, then the one we were called at."""
+    urls = []
+    if state.config.public_url:
+        urls.append(f"{state.config.public_url}{state.config.url_prefix}/{register_id}/{outcome}")
+    urls.append(request.url)
+    return urls
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        pass
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), strict_parsing=True))
+    except (UnicodeDecodeError, ValueError):
+        return None
