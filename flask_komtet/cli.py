@@ -80,7 +80,7 @@ def worker_command(interval: float, poll_every: float) -> None:
 @with_appcontext
 def check_command() -> None:
     """Show the configuration and every register's queue state in KOMTET."""
-    from .outbox import _client
+    from .outbox import client_for
 
     state = get_state()
     config = state.config
@@ -91,7 +91,7 @@ def check_command() -> None:
     problems = 0
     for register in registers:
         try:
-            queue = _client(state, register).queue_state(register.queue_id)
+            queue = client_for(state, register).queue_state(register.queue_id)
         except (APIError, ValueError) as exc:
             queue, problems = f"ошибка: {exc}", problems + 1
         active = "активна" if register.is_active else "выключена"

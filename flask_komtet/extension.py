@@ -53,6 +53,8 @@ class KassaState:
     http: requests.Session
     dispatcher: Dispatcher
     paid_orders_loader: Callable[[Any], Any] | None = None
+    order_loader: Callable[[str], Any] | None = None
+    admin_access: Callable[[], bool] | None = None
     admin_views: list[Any] = field(default_factory=list)
 
     @property
@@ -112,6 +114,10 @@ class KomtetKassa:
         the payment (AlfaCRM's cashier from the CRM user); default: the register's cashier.
     :param paid_orders_loader: ``since -> iterable of shop orders`` paid since a datetime,
         for ``flask komtet reconcile``.
+    :param order_loader: ``order ref -> shop order or None``, so the admin can fiscalize
+        an order by its number («Фискализировать»).
+    :param admin_access: ``() -> bool``, who may open the extension's admin views;
+        default: the host Admin's own index view rule (``admin.index_view.is_accessible``).
     """
 
     def __init__(
@@ -123,9 +129,13 @@ class KomtetKassa:
         order_adapter: Callable[[Any], Order] | None = None,
         cashier_loader: CashierLoader | None = None,
         paid_orders_loader: Callable[[Any], Any] | None = None,
+        order_loader: Callable[[str], Any] | None = None,
+        admin_access: Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
         self.paid_orders_loader = paid_orders_loader
+        self.order_loader = order_loader
+        self.admin_access = admin_access
         self.admin = admin
         self.order_adapter = order_adapter
         self.cashier_loader = cashier_loader
@@ -142,6 +152,8 @@ class KomtetKassa:
         order_adapter: Callable[[Any], Order] | None = None,
         cashier_loader: CashierLoader | None = None,
         paid_orders_loader: Callable[[Any], Any] | None = None,
+        order_loader: Callable[[str], Any] | None = None,
+        admin_access: Callable[[], bool] | None = None,
     ) -> KassaState:
         """Wire config, models, webhooks, admin views, CLI and signal receivers into ``app``."""
         if EXTENSION_KEY in app.extensions:
@@ -172,6 +184,8 @@ class KomtetKassa:
             http=http,
             dispatcher=None,  # type: ignore[arg-type]
             paid_orders_loader=paid_orders_loader or self.paid_orders_loader,
+            order_loader=order_loader or self.order_loader,
+            admin_access=admin_access or self.admin_access,
         )
         state.dispatcher = make_dispatcher(app, state)
         app.extensions[EXTENSION_KEY] = state
@@ -218,16 +232,18 @@ class KomtetKassa:
         """``CashRegister``, ``Receipt`` and ``ReceiptEvent`` of the current app."""
         return get_state().models
 
-    def fiscalize(self, order: Any, *, register: Any = None) -> Any:
+    def fiscalize(self, order: Any, *, register: Any = None, manual: bool = False) -> Any:
         """Queue the sale receipt of a paid order in the current transaction.
 
         Returns the ``Receipt`` row. Calling it again for the same order returns
-        the same receipt. Nothing is sent until the shop commits.
+        the same receipt. Nothing is sent until the shop commits. ``manual=True``
+        (a person asked: cash at the counter, the admin's «Фискализировать»)
+        sends it even on a register that does not auto-fiscalize.
         """
         state = get_state()
         from . import outbox
 
-        return outbox.create_sale(state, order, register=register)
+        return outbox.create_sale(state, order, register=register, manual=manual)
 
     def refund(self, order: Any, lines: Sequence[Any] | None = None, *, ref: str | None = None) -> Any:
         """Queue a refund receipt (``sellReturn``): the whole order, or ``lines``.

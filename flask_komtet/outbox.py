@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "apply_result",
+    "client_for",
     "create_refund",
     "create_sale",
     "create_settlement",
@@ -101,8 +102,12 @@ class _Plan:
     build: Callable[[ReceiptSettings, str, str | None, Cashier | None], dict[str, Any]]
 
 
-def create_sale(state: KassaState, shop_order: Any, *, register: Any = None) -> Any:
-    """Add the sale receipt of a paid order (or return the one already added)."""
+def create_sale(state: KassaState, shop_order: Any, *, register: Any = None, manual: bool = False) -> Any:
+    """Add the sale receipt of a paid order (or return the one already added).
+
+    ``manual`` (a person asked for it, e.g. cash at the counter from the admin)
+    sends it even on a register that does not auto-fiscalize.
+    """
     try:
         order = state.adapt(shop_order)
     except InvalidOrder as exc:
@@ -114,7 +119,7 @@ def create_sale(state: KassaState, shop_order: Any, *, register: Any = None) -> 
             payment_method=_sale_method(settings, order),
         ),
     )
-    route = _route(state, order.region, online=order.is_online, register=register)
+    route = _route(state, order.region, online=order.is_online, register=register, automatic=not manual)
     return _add(state, plan, route, when=_day(order.paid_at))
 
 
@@ -186,11 +191,11 @@ def create_settlement(state: KassaState, shop_order: Any) -> Any:
 
 
 def _route(state: KassaState, region: str | None, *, online: bool, register: Any = None,
-           why: str | None = None) -> Route:
+           why: str | None = None, automatic: bool = True) -> Route:
     if register is not None:
         return Route(register, False, f"Касса «{register.name}» (№{register.id}): {why or 'выбрана вручную'}")
     registers = state.session.scalars(sa.select(state.models.CashRegister)).all()
-    return choose_register(registers, region, online=online)
+    return choose_register(registers, region, online=online, automatic=automatic)
 
 
 def _latest(session: Session, state: KassaState, kind: ReceiptKind, order_ref: str, event_key: str) -> Any:
@@ -489,7 +494,7 @@ def _send_claimed(state: KassaState, session: Session, claimed: list[tuple[Any, 
         else:
             to_post.append(outcome)
     for outcome, (response, error) in zip(to_post, state.dispatcher.post_all(
-            [(_client(state, o.receipt.register), o.receipt.register.queue_id,
+            [(client_for(state, o.receipt.register), o.receipt.register.queue_id,
               o.receipt.payload_json.encode("utf-8")) for o in to_post])):
         outcome.response, outcome.error = response, error
     changed = [_record(state, session, outcome) for outcome in outcomes]
@@ -499,7 +504,8 @@ def _send_claimed(state: KassaState, session: Session, claimed: list[tuple[Any, 
             _emit(state, signal, receipt)
 
 
-def _client(state: KassaState, register: Any) -> KomtetClient:
+def client_for(state: KassaState, register: Any) -> KomtetClient:
+    """A client for ``register``'s KOMTET shop, on the app's pooled session."""
     return KomtetClient(register.shop_id, register.secret, api_url=register.api_url or state.config.api_url,
                         session=state.http, timeout=state.config.timeout)
 
@@ -511,7 +517,7 @@ def _passive_registers(state: KassaState, session: Session, registers: set[Any])
     for register in registers:
         if register.queue_checked_at is None or now - register.queue_checked_at > QUEUE_RECHECK:
             try:
-                register.queue_state = _client(state, register).queue_state(register.queue_id)
+                register.queue_state = client_for(state, register).queue_state(register.queue_id)
             except APIError as exc:
                 log.warning("queue check of register %s failed: %s", register.id, exc)
                 register.queue_state = register.queue_state or "active"
@@ -666,7 +672,7 @@ def refresh(state: KassaState, receipt: Any, *, session: Session | None = None) 
     """Ask KOMTET for one receipt's task now (AlfaCRM's «Обновить состояние»)."""
     if receipt.task_id is None or receipt.register is None:
         return False
-    info = _client(state, receipt.register).task_info(receipt.task_id)
+    info = client_for(state, receipt.register).task_info(receipt.task_id)
     return apply_result(state, receipt, info, source="poll", session=session)
 
 
