@@ -1,12 +1,16 @@
 """Shared fixtures: an app factory on a real database, the emulator, a signal recorder.
 
-The database is a SQLite file per test, or PostgreSQL when
-``FLASK_KOMTET_TEST_DATABASE_URL`` is set (``.ci/run`` runs the suite on both).
+Every test that uses a database runs twice: on a SQLite file and on a real
+PostgreSQL server, which ``scripts/postgres`` installs (from Debian's packages)
+and starts on loopback the first time it is needed. Point
+``FLASK_KOMTET_TEST_DATABASE_URL`` at another server to use that instead;
+``FLASK_KOMTET_SKIP_POSTGRES=1`` runs SQLite only (the skips then say so).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +27,6 @@ if str(ROOT) not in sys.path:
 
 from flask_komtet import KomtetKassa, signals  # noqa: E402
 
-PG_URL = os.environ.get("FLASK_KOMTET_TEST_DATABASE_URL")
-
-
 def _reset_postgres(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
@@ -33,12 +34,28 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    if PG_URL:
-        _reset_postgres(PG_URL)
-        return PG_URL
-    return f"sqlite:///{tmp_path / 'shop.sqlite'}"
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL server's URL, started by ``scripts/postgres`` if need be."""
+    url = os.environ.get("FLASK_KOMTET_TEST_DATABASE_URL")
+    if url:
+        return url
+    if os.environ.get("FLASK_KOMTET_SKIP_POSTGRES") == "1":
+        pytest.skip("PostgreSQL disabled by FLASK_KOMTET_SKIP_POSTGRES=1")
+    started = subprocess.run([str(ROOT / "scripts" / "postgres"), "start"], capture_output=True, text=True)
+    if started.returncode != 0:
+        pytest.fail(f"could not start PostgreSQL with scripts/postgres:\n{started.stderr}", pytrace=False)
+    return started.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    url = request.getfixturevalue("postgres_url")
+    _reset_postgres(url)
+    return url
 
 
 @pytest.fixture
