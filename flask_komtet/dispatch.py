@@ -149,15 +149,16 @@ class ThreadDispatcher(Dispatcher):
 
 
 class CeleryDispatcher(Dispatcher):
-    """Queues one Celery task per receipt id on the host's Celery app."""
+    """Queues one Celery task per receipt id on the host's Celery app (see :mod:`.celery_tasks`)."""
 
     mode = "celery"
+    send_task: Any = None
 
     def notify(self, receipt_ids: Sequence[int] = ()) -> None:
-        from .celery import send_receipt_task
-
+        if self.send_task is None:
+            raise RuntimeError("KOMTET_KASSA_DISPATCH='celery' needs kassa.init_app(app, db=db, celery=celery_app)")
         for receipt_id in receipt_ids:
-            send_receipt_task.delay(receipt_id)
+            self.send_task.delay(receipt_id)
 
 
 _MODES: dict[str, type[Dispatcher]] = {
@@ -174,7 +175,7 @@ def make_dispatcher(app: Flask, state: KassaState) -> Dispatcher:
 
 def _collect_ids(session: Any) -> dict[Dispatcher, list[int]]:
     pending: dict[Dispatcher, list[Any]] = session.info.pop(DISPATCH_KEY, {}) or {}
-    return {d: [r.id for r in receipts if r.id is not None] for d, receipts in pending.items()}
+    return {d: [key[0] for key in (sa.inspect(r).identity for r in receipts) if key] for d, receipts in pending.items()}
 
 
 def mark_for_dispatch(session: Any, dispatcher: Dispatcher, receipt: Any) -> None:

@@ -55,6 +55,7 @@ class KassaState:
     paid_orders_loader: Callable[[Any], Any] | None = None
     order_loader: Callable[[str], Any] | None = None
     admin_access: Callable[[], bool] | None = None
+    celery_tasks: tuple[Any, Any] | None = None
     admin_views: list[Any] = field(default_factory=list)
 
     @property
@@ -118,6 +119,8 @@ class KomtetKassa:
         an order by its number («Фискализировать»).
     :param admin_access: ``() -> bool``, who may open the extension's admin views;
         default: the host Admin's own index view rule (``admin.index_view.is_accessible``).
+    :param celery: the host's Celery app, for ``KOMTET_KASSA_DISPATCH = "celery"``
+        (see :mod:`flask_komtet.celery_tasks`).
     """
 
     def __init__(
@@ -131,11 +134,13 @@ class KomtetKassa:
         paid_orders_loader: Callable[[Any], Any] | None = None,
         order_loader: Callable[[str], Any] | None = None,
         admin_access: Callable[[], bool] | None = None,
+        celery: Any = None,
     ) -> None:
         self.db = db
         self.paid_orders_loader = paid_orders_loader
         self.order_loader = order_loader
         self.admin_access = admin_access
+        self.celery = celery
         self.admin = admin
         self.order_adapter = order_adapter
         self.cashier_loader = cashier_loader
@@ -154,6 +159,7 @@ class KomtetKassa:
         paid_orders_loader: Callable[[Any], Any] | None = None,
         order_loader: Callable[[str], Any] | None = None,
         admin_access: Callable[[], bool] | None = None,
+        celery: Any = None,
     ) -> KassaState:
         """Wire config, models, webhooks, admin views, CLI and signal receivers into ``app``."""
         if EXTENSION_KEY in app.extensions:
@@ -188,6 +194,12 @@ class KomtetKassa:
             admin_access=admin_access or self.admin_access,
         )
         state.dispatcher = make_dispatcher(app, state)
+        celery = celery or self.celery
+        if celery is not None:
+            from .celery_tasks import register_celery_tasks
+
+            state.celery_tasks = register_celery_tasks(celery, state)
+            state.dispatcher.send_task = state.celery_tasks[0]
         app.extensions[EXTENSION_KEY] = state
 
         from .webhooks import register_webhooks
