@@ -214,3 +214,87 @@ class OrderAdapter(Protocol):
     """
 
     def __call__(self, shop_order: Any, /) -> Order: ...
+
+
+_NAMES = {
+    "ref": ("ref", "number", "id"),
+    "region": ("region", "region_code"),
+    "customer": ("customer", "client", "buyer"),
+    "lines": ("lines", "items", "positions"),
+    "line.name": ("name", "title"),
+    "line.price": ("price", "unit_price"),
+    "line.quantity": ("quantity", "qty", "count"),
+}
+
+
+def _get(obj: Any, names: Sequence[str], default: Any = ...) -> Any:
+    for name in names:
+        value = obj.get(name, ...) if isinstance(obj, Mapping) else getattr(obj, name, ...)
+        if value is not ...:
+            return value() if callable(value) and not isinstance(value, type) else value
+    return default
+
+
+def _require(obj: Any, key: str, where: str) -> Any:
+    value = _get(obj, _NAMES[key])
+    if value is ...:
+        tried = ", ".join(repr(n) for n in _NAMES[key])
+        raise InvalidOrder(
+            f"у объекта {type(obj).__name__} нет атрибута {tried.split(', ')[0]} (искали: {tried}); "
+            "передайте свой order_adapter= в KomtetKassa",
+            field=where,
+        )
+    return value
+
+
+def _code(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(_get(value, ("code", "id", "name"), value))
+
+
+def _line(item: Any, where: str) -> OrderLine:
+    optional = {k: _get(item, (k,), None) for k in ("vat", "payment_object", "measure", "sku", "discount")}
+    return OrderLine(
+        name=_require(item, "line.name", f"{where}.name"),
+        price=_require(item, "line.price", f"{where}.price"),
+        quantity=_require(item, "line.quantity", f"{where}.quantity"),
+        **{k: v for k, v in optional.items() if v is not None},
+    )
+
+
+def default_order_adapter(shop_order: Any) -> Order:
+    """Read a shop's order by obvious attribute (or key) names.
+
+    ``ref``/``number``/``id``; ``region`` (a code or an object with ``code``);
+    ``customer`` with ``email``/``phone``/``name``/``inn`` (or those on the order);
+    ``lines``/``items``/``positions`` with ``name``, ``price``, ``quantity`` and
+    optional ``vat``, ``payment_object``, ``measure``, ``sku``, ``discount``;
+    ``delivery`` (a line) or ``delivery_price``/``shipping_price``; ``discount``;
+    ``payments``; ``fields``; ``paid_at``.
+    """
+    if isinstance(shop_order, Order):
+        return shop_order
+    customer_obj = _get(shop_order, _NAMES["customer"], None) or shop_order
+    customer = Customer(**{k: _get(customer_obj, (k,), None) for k in ("email", "phone", "name", "inn")})
+    items = _require(shop_order, "lines", "order.lines")
+    delivery = _get(shop_order, ("delivery",), None)
+    if delivery is not None and not isinstance(delivery, OrderLine):
+        delivery = _line(delivery, "delivery")
+    price = _get(shop_order, ("delivery_price", "shipping_price"), None)
+    if delivery is None and price:
+        delivery = OrderLine("Доставка", price, payment_object="service")
+    payments = _get(shop_order, ("payments",), None) or ()
+    return Order(
+        ref=str(_require(shop_order, "ref", "order.ref")),
+        region=_code(_get(shop_order, _NAMES["region"], None) or _get(customer_obj, ("region",), None)),
+        customer=customer,
+        lines=[item if isinstance(item, OrderLine) else _line(item, f"order.lines[{i}]")
+               for i, item in enumerate(items)],
+        delivery=delivery,
+        discount=_get(shop_order, ("discount", "coupon_discount"), None) or 0,
+        payments=[p if isinstance(p, Payment) else Payment(_get(p, ("type",)), _get(p, ("amount", "sum")))
+                  for p in payments],
+        fields=_get(shop_order, ("fields",), None) or {},
+        paid_at=_get(shop_order, ("paid_at",), None),
+    )

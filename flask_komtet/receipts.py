@@ -1,0 +1,420 @@
+"""Order → KOMTET v2 receipt payload: pure functions, Decimal money, exact to the kopeck.
+
+The payload is a plain dict in KOMTET's v2 shape with ``Decimal`` amounts
+(the client writes them exactly), enum wire values, and no ``None`` values.
+
+Rules, where KOMTET leaves a choice:
+
+* line gross = price × quantity rounded half up to kopecks; a line's own
+  ``discount`` comes off that line; the order ``discount`` (coupon, bonus
+  points) is spread over the goods lines in proportion to what is left
+  (largest remainder, in kopecks) and never over delivery;
+* every total stays within ``[0, gross]`` and the totals add up exactly;
+* lines with a zero price (gifts) are left out; a line discounted to zero
+  stays, with total 0;
+* delivery is its own position (``service``), left out when free;
+* on prepayment receipts (advance, 100 % or partial prepayment) VAT becomes the
+  calculated rate (22 → 22/122) and the payment object is ``payment``, as
+  KOMTET's own plugins send them;
+* the buyer gets the receipt by email if known, else by phone (+7…); both are
+  sent when both are known.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from .contacts import check_inn, normalize_email, normalize_phone
+from .enums import (
+    Intent,
+    Measure,
+    PaymentMethod,
+    PaymentObject,
+    PaymentType,
+    TaxSystem,
+    VatRate,
+)
+from .errors import InvalidOrder
+from .money import allocate, kopecks, rubles, to_cents
+from .orders import Customer, Order, OrderLine, Payment
+
+__all__ = [
+    "Cashier",
+    "ReceiptSettings",
+    "RefundLine",
+    "TEMPLATE_TAGS",
+    "build_refund",
+    "build_sale",
+    "build_top_up",
+    "check_name_template",
+    "receipt_total",
+    "render_name",
+]
+
+NAME_LIMIT = 128
+QUANTITY_PLACES = 3
+
+
+@dataclass(frozen=True)
+class ReceiptSettings:
+    """One cash register's receipt settings, as in force on the receipt's date."""
+
+    tax_system: TaxSystem
+    payment_address: str
+    vat: VatRate = VatRate.NO
+    payment_method: PaymentMethod = PaymentMethod.ADVANCE
+    payment_object: PaymentObject = PaymentObject.PRODUCT
+    top_up_payment_method: PaymentMethod = PaymentMethod.ADVANCE
+    top_up_payment_object: PaymentObject = PaymentObject.PAYMENT
+    top_up_name: str = "Пополнение баланса"
+    delivery_vat: VatRate | None = None
+    print_receipt: bool = False
+    place_address: str | None = None
+    company_inn: str | None = None
+    name_template: str | None = None
+    cashier_name: str | None = None
+    cashier_inn: str | None = None
+    internet: bool = True
+
+
+@dataclass(frozen=True)
+class Cashier:
+    """Who took the payment (tag 1021/1203)."""
+
+    name: str
+    inn: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """Return ``quantity`` (default: all) of ``order.lines[index]``; ``index = "delivery"`` for delivery."""
+
+    index: int | str
+    quantity: Decimal | None = None
+
+
+# -- position-name templates (AlfaCRM's «Детали») --------------------------------------
+
+TEMPLATE_TAGS: Mapping[str, str] = {
+    "name": "наименование товара или услуги в заказе",
+    "customer": "ФИО клиента",
+    "legal": "заказчик (плательщик)",
+    "note": "комментарий к платежу",
+    "sku": "артикул товара",
+    "order": "номер заказа",
+    "custom_<поле>": "значение дополнительного поля заказа, например {custom_predmet}",
+    "pay.ctt.tariff_name": "название абонемента",
+    "pay.ctt.subjects": "предметы абонемента",
+    "pay.ctt.b_date": "дата начала абонемента",
+    "pay.ctt.e_date": "дата окончания абонемента",
+}
+_TAG = re.compile(r"\{([^{}]*)\}")
+_FIXED_TAGS = {tag for tag in TEMPLATE_TAGS if not tag.endswith(">")}
+
+
+def _tags(template: str) -> list[str]:
+    stripped = _TAG.sub("", template)
+    if "{" in stripped or "}" in stripped:
+        raise ValueError("в шаблоне наименования непарная фигурная скобка")
+    return _TAG.findall(template)
+
+
+def check_name_template(template: str) -> None:
+    """Raise ``ValueError`` naming every unknown tag (used when the register is saved)."""
+    unknown = [t for t in _tags(template) if t not in _FIXED_TAGS and not re.fullmatch(r"custom_\w+", t)]
+    if unknown:
+        names = ", ".join("{" + t + "}" for t in unknown)
+        raise ValueError(f"Неизвестный тег {names} в шаблоне наименования. Допустимы: "
+                         + ", ".join("{" + t + "}" for t in TEMPLATE_TAGS))
+
+
+def render_name(template: str | None, line: OrderLine, order: Order) -> str:
+    """The position name: the template filled from the line and ``order.fields``, cut to 128 characters."""
+    if not template:
+        name = line.name
+    else:
+        fields = order.fields
+        customer = order.customer.name or ""
+        values = {"name": line.name, "customer": fields.get("customer", customer),
+                  "legal": fields.get("legal", customer), "note": fields.get("note", ""),
+                  "sku": line.sku or "", "order": order.ref}
+
+        def fill(match: re.Match[str]) -> str:
+            tag = match.group(1)
+            if tag in values:
+                return str(values[tag] or "")
+            if tag.startswith("custom_"):
+                return str(fields.get(tag, fields.get(tag[7:], "")) or "")
+            return str(fields.get(tag, "") or "")
+
+        name = _TAG.sub(fill, template)
+    name = " ".join(name.split())
+    return name[:NAME_LIMIT].rstrip() or line.name[:NAME_LIMIT]
+
+
+# -- positions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Position:
+    line: OrderLine
+    name: str
+    price: Decimal
+    quantity: Decimal
+    total: Decimal
+    vat: VatRate
+    payment_object: PaymentObject
+    index: int | str
+
+
+def _quantity(value: Decimal, field: str) -> Decimal:
+    if value <= 0:
+        raise InvalidOrder("количество должно быть больше нуля", field=field)
+    value = value.normalize()
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or -exponent > QUANTITY_PLACES:
+        raise InvalidOrder(f"не более {QUANTITY_PLACES} знаков после запятой в количестве", field=field)
+    return Decimal(format(value, "f"))
+
+
+def _positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -> list[_Position]:
+    prepay = method.is_prepayment
+    goods: list[tuple[int, OrderLine, Decimal, Decimal, int]] = []
+    for index, line in enumerate(order.lines):
+        field = f"lines[{index}]"
+        price = rubles(line.price)
+        if price < 0:
+            raise InvalidOrder("цена не может быть отрицательной", field=f"{field}.price")
+        quantity = _quantity(line.quantity, f"{field}.quantity")
+        if price == 0:
+            continue  # a gift: nothing to fiscalize
+        gross = to_cents(price * quantity)
+        discount = to_cents(line.discount)
+        if discount < 0 or discount > gross:
+            raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field=f"{field}.discount")
+        goods.append((index, line, price, quantity, gross - discount))
+    if not goods and not (order.delivery and order.delivery.price):
+        raise InvalidOrder("в заказе нет позиций для чека", field="lines")
+    nets = [net for *_, net in goods]
+    coupon = to_cents(order.discount)
+    if coupon < 0 or coupon > sum(nets):
+        raise InvalidOrder(f"скидка на заказ должна быть от 0 до {kopecks(sum(nets))}", field="discount")
+    shares = allocate(coupon, nets)
+    positions = []
+    for (index, line, price, quantity, net), share in zip(goods, shares):
+        vat = line.vat or settings.vat
+        obj = line.payment_object or settings.payment_object
+        positions.append(_Position(
+            line, render_name(settings.name_template, line, order), price, quantity, kopecks(net - share),
+            vat.calculated if prepay else vat, PaymentObject.PAYMENT if prepay else obj, index,
+        ))
+    delivery = order.delivery
+    if delivery is not None and delivery.price:
+        price, quantity = rubles(delivery.price), _quantity(delivery.quantity, "delivery.quantity")
+        gross, discount = to_cents(price * quantity), to_cents(delivery.discount)
+        if discount < 0 or discount > gross:
+            raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field="delivery.discount")
+        vat = delivery.vat or settings.delivery_vat or settings.vat
+        positions.append(_Position(
+            delivery, delivery.name[:NAME_LIMIT], price, quantity, kopecks(gross - discount),
+            vat.calculated if prepay else vat, PaymentObject.PAYMENT if prepay else PaymentObject.SERVICE,
+            "delivery",
+        ))
+    return positions
+
+
+def _position_dict(p: _Position, method: PaymentMethod) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "name": p.name, "price": p.price, "quantity": p.quantity, "total": p.total, "vat": p.vat.value,
+        "measure": int(p.line.measure), "payment_method": method.value, "payment_object": p.payment_object.value,
+    }
+    if p.line.sku:
+        item["id"] = p.line.sku[:64]
+    return item
+
+
+# -- the receipt ------------------------------------------------------------------------
+
+
+def _client(customer: Customer) -> dict[str, Any]:
+    client: dict[str, Any] = {}
+    try:
+        if customer.email:
+            client["email"] = normalize_email(customer.email)
+        if customer.phone:
+            client["phone"] = normalize_phone(customer.phone)
+    except ValueError as exc:
+        raise InvalidOrder(str(exc), field="customer") from None
+    if not client:
+        raise InvalidOrder("нужен email или телефон покупателя: на него придет электронный чек", field="customer")
+    if customer.name:
+        client["name"] = customer.name[:NAME_LIMIT]
+    if customer.inn:
+        try:
+            client["inn"] = check_inn(customer.inn)
+        except ValueError as exc:
+            raise InvalidOrder(str(exc), field="customer.inn") from None
+    return client
+
+
+def _company(settings: ReceiptSettings) -> dict[str, Any]:
+    if not settings.payment_address:
+        raise InvalidOrder("не указано место расчетов (адрес сайта или магазина) в настройках кассы",
+                           field="settings.payment_address")
+    company: dict[str, Any] = {"sno": int(TaxSystem.parse(settings.tax_system)),
+                               "payment_address": settings.payment_address}
+    if settings.company_inn:
+        company["inn"] = settings.company_inn
+    if settings.place_address:
+        company["place_address"] = settings.place_address
+    return company
+
+
+def _cashier(cashier: Cashier | None, settings: ReceiptSettings) -> dict[str, Any] | None:
+    name = cashier.name if cashier else settings.cashier_name
+    inn = cashier.inn if cashier else settings.cashier_inn
+    if not name:
+        return None
+    result: dict[str, Any] = {"name": name.strip()[:64]}
+    if inn:
+        try:
+            result["inn"] = check_inn(inn, person=True)
+        except ValueError as exc:
+            raise InvalidOrder(str(exc), field="cashier.inn") from None
+    return result
+
+
+def _payments(payments: Sequence[Payment], total: Decimal, default: PaymentType) -> list[dict[str, Any]]:
+    if not payments:
+        payments = [Payment(default, total)]
+    result, paid = [], Decimal(0)
+    for index, payment in enumerate(payments):
+        amount = rubles(payment.amount)
+        if amount != payment.amount.quantize(amount) or amount < 0:
+            raise InvalidOrder("сумма оплаты: не больше двух знаков после запятой и не меньше нуля",
+                               field=f"payments[{index}].amount")
+        paid += amount
+        if amount:
+            result.append({"sum": amount, "type": payment.type.value})
+    if paid != total:
+        raise InvalidOrder(f"сумма оплат {paid} не равна сумме позиций {total}", field="payments")
+    return result
+
+
+def _receipt(external_id: str, intent: Intent, settings: ReceiptSettings, customer: Customer,
+             positions: list[dict[str, Any]], payments: list[dict[str, Any]], cashier: Cashier | None,
+             callback_url: str | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "external_id": external_id, "intent": intent.value, "print": bool(settings.print_receipt),
+        "client": _client(customer), "company": _company(settings), "positions": positions, "payments": payments,
+    }
+    cashier_dict = _cashier(cashier, settings)
+    if cashier_dict:
+        payload["cashier"] = cashier_dict
+    if settings.internet:
+        payload["internet"] = True
+    if callback_url:
+        payload["callback_url"] = callback_url
+    _final_check(payload)
+    return payload
+
+
+def _final_check(payload: dict[str, Any]) -> None:
+    """The same rules the emulator (and KOMTET) enforce, before anything leaves."""
+    try:
+        from .validation import validate_task
+    except ImportError:  # pragma: no cover - validation ships with the emulator
+        return
+    problems = validate_task(payload)
+    if problems:
+        raise InvalidOrder(dict(problems))
+
+
+def _default_type(order: Order) -> PaymentType:
+    return PaymentType.CARD if order.is_online else PaymentType.CASH
+
+
+def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, callback_url: str | None = None,
+               cashier: Cashier | None = None, payment_method: PaymentMethod | None = None) -> dict[str, Any]:
+    """The sale receipt (``sell``) of a paid order."""
+    method = payment_method or settings.payment_method
+    positions = _positions(order, settings, method)
+    total = sum((p.total for p in positions), Decimal(0))
+    payments = _payments(order.payments, total, _default_type(order))
+    return _receipt(external_id, Intent.SELL, settings, order.customer,
+                    [_position_dict(p, method) for p in positions], payments, cashier, callback_url)
+
+
+def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
+                 lines: Sequence[RefundLine | int | Mapping[str, Any]] | None = None,
+                 callback_url: str | None = None, cashier: Cashier | None = None,
+                 payment_method: PaymentMethod | None = None) -> dict[str, Any]:
+    """The refund receipt (``sellReturn``): the whole order as sold, or some lines and quantities.
+
+    A part of a line is refunded at that line's own discounted unit total, so a
+    line refunded in parts never returns more than was paid for it.
+    """
+    method = payment_method or settings.payment_method
+    sold = _positions(order, settings, method)
+    if lines is None:
+        chosen = [_position_dict(p, method) for p in sold]
+        total = sum((p.total for p in sold), Decimal(0))
+        payments = _payments(order.payments, total, _default_type(order))
+    else:
+        by_index = {p.index: p for p in sold}
+        chosen = []
+        for n, raw in enumerate(lines):
+            line = _refund_line(raw, n)
+            position = by_index.get(line.index)
+            if position is None:
+                raise InvalidOrder("такой позиции нет в чеке продажи", field=f"refund_lines[{n}].index")
+            quantity = position.quantity if line.quantity is None else _quantity(
+                Decimal(str(line.quantity)), f"refund_lines[{n}].quantity")
+            if quantity > position.quantity:
+                raise InvalidOrder(f"нельзя вернуть больше, чем продано ({position.quantity})",
+                                   field=f"refund_lines[{n}].quantity")
+            total = position.total if quantity == position.quantity else rubles(
+                position.total * quantity / position.quantity)
+            item = _position_dict(position, method) | {"quantity": quantity, "total": total}
+            chosen.append(item)
+        total = sum((item["total"] for item in chosen), Decimal(0))
+        kind = next((p.type for p in order.payments if p.type is not PaymentType.PREPAYMENT), _default_type(order))
+        payments = _payments([], total, kind)
+    return _receipt(external_id, Intent.SELL_RETURN, settings, order.customer, chosen, payments, cashier,
+                    callback_url)
+
+
+def _refund_line(raw: RefundLine | int | Mapping[str, Any], n: int) -> RefundLine:
+    if isinstance(raw, RefundLine):
+        return raw
+    if isinstance(raw, int):
+        return RefundLine(raw)
+    if isinstance(raw, Mapping):
+        quantity = raw.get("quantity")
+        return RefundLine(raw["index"], Decimal(str(quantity)) if quantity is not None else None)
+    raise InvalidOrder(f"непонятная строка возврата {raw!r}", field=f"refund_lines[{n}]")
+
+
+def build_top_up(customer: Customer, amount: Decimal | int | str, settings: ReceiptSettings, *, external_id: str,
+                 payment_type: PaymentType = PaymentType.CARD, callback_url: str | None = None,
+                 cashier: Cashier | None = None) -> dict[str, Any]:
+    """A balance top-up: one position named by the register («Пополнение баланса»)."""
+    total = Order(ref=external_id, lines=[OrderLine(settings.top_up_name, amount)]).lines[0].price
+    if rubles(total) != total or total <= 0:
+        raise InvalidOrder("сумма пополнения должна быть больше нуля, не больше двух знаков после запятой",
+                           field="amount")
+    method = settings.top_up_payment_method
+    vat = settings.vat.calculated if method.is_prepayment else settings.vat
+    position = {"name": settings.top_up_name[:NAME_LIMIT], "price": total, "quantity": Decimal(1), "total": total,
+                "vat": vat.value, "measure": int(Measure.PIECE), "payment_method": method.value,
+                "payment_object": settings.top_up_payment_object.value}
+    return _receipt(external_id, Intent.SELL, settings, customer, [position],
+                    _payments([Payment(payment_type, total)], total, payment_type), cashier, callback_url)
+
+
+def receipt_total(payload: Mapping[str, Any]) -> Decimal:
+    """What the buyer paid: the sum of the payload's payments."""
+    return sum((Decimal(str(p["sum"])) for p in payload.get("payments", ())), Decimal(0))
