@@ -183,6 +183,13 @@ def mark_for_dispatch(session: Any, dispatcher: Dispatcher, receipt: Any) -> Non
     session.info.setdefault(DISPATCH_KEY, {}).setdefault(dispatcher, []).append(receipt)
 
 
+def unmark_for_dispatch(session: Any, dispatcher: Dispatcher, receipt: Any) -> None:
+    """Forget ``receipt``: it is not to be sent after all (e.g. it now waits)."""
+    pending = session.info.get(DISPATCH_KEY, {}).get(dispatcher, [])
+    if receipt in pending:
+        pending.remove(receipt)
+
+
 @sa.event.listens_for(sa.orm.Session, "after_commit")
 def _after_commit(session: Any) -> None:
     if DISPATCH_KEY not in session.info:

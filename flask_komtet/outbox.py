@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from . import signals
 from .client import KomtetClient, dumps
 from .dispatch import mark_for_dispatch
-from .enums import Intent, PaymentMethod, ReceiptKind, ReceiptState
+from .enums import Intent, PaymentMethod, ReceiptKind, ReceiptState, SettlementScheme
 from .errors import (
     AlreadySubmitted,
     APIError,
@@ -124,8 +124,10 @@ def create_sale(state: KassaState, shop_order: Any, *, register: Any = None, man
 
 
 def _sale_method(settings: ReceiptSettings, order: Order) -> PaymentMethod | None:
-    # Cash at the counter hands the goods over at once: a full settlement.
-    return None if order.is_online else PaymentMethod.FULL_PAYMENT
+    """Cash at the counter hands the goods over at once, and so does the one-receipt scheme."""
+    if not order.is_online or settings.settlement_scheme is SettlementScheme.SINGLE:
+        return PaymentMethod.FULL_PAYMENT
+    return None
 
 
 def create_refund(state: KassaState, shop_order: Any, *, lines: Sequence[Any] | None = None,
@@ -644,9 +646,16 @@ def apply_result(state: KassaState, receipt: Any, info: dict[str, Any], *, sourc
     _event(state, receipt, source, old_state, new.value,
            values.get("last_error") if new is S.ERROR else f"ФН {values.get('fn')}, ФД {values.get('fd')}",
            response=info, session=session)
+    released = []
+    if new is S.DONE and receipt.kind == ReceiptKind.SALE.value:
+        from .settlement import release_waiting
+
+        released = release_waiting(state, session, receipt.order_ref)
     session.commit()
     session.refresh(receipt)
     _emit(state, signals.receipt_done if new is S.DONE else signals.receipt_failed, receipt)
+    if released:
+        state.dispatcher.notify(released)
     return True
 
 

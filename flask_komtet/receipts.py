@@ -34,6 +34,7 @@ from .enums import (
     PaymentMethod,
     PaymentObject,
     PaymentType,
+    SettlementScheme,
     TaxSystem,
     VatRate,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "TEMPLATE_TAGS",
     "build_refund",
     "build_sale",
+    "build_settlement",
     "build_top_up",
     "check_name_template",
     "receipt_total",
@@ -78,6 +80,7 @@ class ReceiptSettings:
     cashier_name: str | None = None
     cashier_inn: str | None = None
     internet: bool = True
+    settlement_scheme: SettlementScheme = SettlementScheme.TWO_RECEIPTS
 
 
 @dataclass(frozen=True)
@@ -367,24 +370,27 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
         by_index = {p.index: p for p in sold}
         chosen = []
         for n, raw in enumerate(lines):
-            line = _refund_line(raw, n)
-            position = by_index.get(line.index)
-            if position is None:
-                raise InvalidOrder("такой позиции нет в чеке продажи", field=f"refund_lines[{n}].index")
-            quantity = position.quantity if line.quantity is None else _quantity(
-                Decimal(str(line.quantity)), f"refund_lines[{n}].quantity")
-            if quantity > position.quantity:
-                raise InvalidOrder(f"нельзя вернуть больше, чем продано ({position.quantity})",
-                                   field=f"refund_lines[{n}].quantity")
-            total = position.total if quantity == position.quantity else rubles(
-                position.total * quantity / position.quantity)
-            item = _position_dict(position, method) | {"quantity": quantity, "total": total}
-            chosen.append(item)
+            position, quantity, total = _refund_part(by_index, _refund_line(raw, n), n)
+            chosen.append(_position_dict(position, method) | {"quantity": quantity, "total": total})
         total = sum((item["total"] for item in chosen), Decimal(0))
         kind = next((p.type for p in order.payments if p.type is not PaymentType.PREPAYMENT), _default_type(order))
         payments = _payments([], total, kind)
     return _receipt(external_id, Intent.SELL_RETURN, settings, order.customer, chosen, payments, cashier,
                     callback_url)
+
+
+def _refund_part(by_index: Mapping[int | str, _Position], line: RefundLine, n: int) -> tuple[_Position, Decimal, Decimal]:
+    """``(position, quantity, total)`` refunded by ``line``: part of a line at its own unit total."""
+    position = by_index.get(line.index)
+    if position is None:
+        raise InvalidOrder("такой позиции нет в чеке продажи", field=f"refund_lines[{n}].index")
+    quantity = position.quantity if line.quantity is None else _quantity(
+        Decimal(str(line.quantity)), f"refund_lines[{n}].quantity")
+    if quantity > position.quantity:
+        raise InvalidOrder(f"нельзя вернуть больше, чем продано ({position.quantity})",
+                           field=f"refund_lines[{n}].quantity")
+    total = position.total if quantity == position.quantity else rubles(position.total * quantity / position.quantity)
+    return position, quantity, total
 
 
 def _refund_line(raw: RefundLine | int | Mapping[str, Any], n: int) -> RefundLine:
@@ -396,6 +402,42 @@ def _refund_line(raw: RefundLine | int | Mapping[str, Any], n: int) -> RefundLin
         quantity = raw.get("quantity")
         return RefundLine(raw["index"], Decimal(str(quantity)) if quantity is not None else None)
     raise InvalidOrder(f"непонятная строка возврата {raw!r}", field=f"refund_lines[{n}]")
+
+
+def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: str, prepaid: Decimal,
+                     refunds: Sequence[Sequence[RefundLine | int | Mapping[str, Any]] | None] = (),
+                     callback_url: str | None = None, cashier: Cashier | None = None) -> dict[str, Any]:
+    """The settlement receipt («Полный расчет») after a prepayment receipt.
+
+    Positions carry the real payment object and the plain VAT rate; what was
+    refunded before (``refunds``: each refund's lines, ``None`` for a whole
+    refund) is left out; ``prepaid`` is offset with payment type ``prepayment``
+    and any remainder is paid by card (online) or cash.
+    """
+    method = PaymentMethod.FULL_PAYMENT
+    remaining = {p.index: [p, p.quantity, p.total] for p in _positions(order, settings, method)}
+    positions = {p[0].index: p[0] for p in remaining.values()}
+    for refund in refunds:
+        if refund is None:
+            remaining = {}
+            break
+        for n, raw in enumerate(refund):
+            position, quantity, total = _refund_part(positions, _refund_line(raw, n), n)
+            entry = remaining.get(position.index)
+            if entry is not None:
+                entry[1] -= quantity
+                entry[2] -= total
+    items = [_position_dict(p, method) | {"quantity": q, "total": t} for p, q, t in remaining.values() if q > 0]
+    if not items:
+        raise InvalidOrder("заказ полностью возвращен: закрывать нечего", field="order")
+    total = sum((item["total"] for item in items), Decimal(0))
+    prepaid = rubles(Decimal(prepaid))
+    if prepaid > total:
+        raise InvalidOrder(f"предоплата {prepaid} больше суммы позиций {total}", field="prepaid")
+    payments = [Payment(PaymentType.PREPAYMENT, prepaid)] + (
+        [Payment(_default_type(order), total - prepaid)] if total > prepaid else [])
+    return _receipt(external_id, Intent.SELL, settings, order.customer, items,
+                    _payments(payments, total, PaymentType.PREPAYMENT), cashier, callback_url)
 
 
 def build_top_up(customer: Customer, amount: Decimal | int | str, settings: ReceiptSettings, *, external_id: str,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
-from .enums import PaymentMethod, PaymentObject, TaxSystem, VatRate
+from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
 from .receipts import ReceiptSettings
 
 __all__ = ["Route", "choose_register", "register_settings"]
@@ -90,4 +90,5 @@ def register_settings(register: Any, on: date | None = None) -> ReceiptSettings:
         cashier_name=register.cashier_name or None,
         cashier_inn=register.cashier_inn or None,
         internet=bool(register.internet),
+        settlement_scheme=SettlementScheme.parse(register.settlement_scheme or SettlementScheme.TWO_RECEIPTS),
     )
