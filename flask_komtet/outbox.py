@@ -567,7 +567,7 @@ def _record(state: KassaState, session: Session, outcome: _Outcome) -> tuple[Any
     result = session.execute(
         sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.lease_token == outcome.token,
                                  Receipt.state == S.SENDING.value)
-        .values(**values).execution_options(synchronize_session=False)
+        .values(values).execution_options(synchronize_session=False)
     )
     error = outcome.error
     if result.rowcount != 1:  # the lease was lost (expired and taken, or a callback got here first)
@@ -639,7 +639,7 @@ def apply_result(state: KassaState, receipt: Any, info: dict[str, Any], *, sourc
     old_state = receipt.state
     result = session.execute(
         sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.state.in_(allowed))
-        .values(**values).execution_options(synchronize_session=False)
+        .values(values).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         return False

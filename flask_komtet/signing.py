@@ -31,8 +31,8 @@ def is_valid_signature(
     """Constant-time check of ``signature`` against the expected one."""
     if not signature or not secret:
         return False
-    expected = sign(secret, method, url, body)
-    return hmac.compare_digest(expected, signature.strip().lower())
+    expected = sign(secret, method, url, body).encode("ascii")
+    return hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace"))
 
 
 def verify_signature(
