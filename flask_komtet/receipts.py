@@ -212,7 +212,7 @@ def _positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -
         obj = line.payment_object or settings.payment_object
         positions.append(_Position(
             line, render_name(settings.name_template, line, order), price, quantity, kopecks(net - share),
-            vat.calculated if prepay else vat, PaymentObject.PAYMENT if prepay else obj, index,
+            _vat(vat, prepay), PaymentObject.PAYMENT if prepay else obj, index,
         ))
     delivery = order.delivery
     if delivery is not None and delivery.price:
@@ -223,10 +223,14 @@ def _positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -
         vat = delivery.vat or settings.delivery_vat or settings.vat
         positions.append(_Position(
             delivery, delivery.name[:NAME_LIMIT], price, quantity, kopecks(gross - discount),
-            vat.calculated if prepay else vat, PaymentObject.PAYMENT if prepay else PaymentObject.SERVICE,
-            "delivery",
+            _vat(vat, prepay), PaymentObject.PAYMENT if prepay else PaymentObject.SERVICE, "delivery",
         ))
     return positions
+
+
+def _vat(rate: VatRate, prepayment: bool) -> VatRate:
+    """The calculated rate (22/122) on prepayment receipts, the plain one (22) otherwise."""
+    return rate.plain.calculated if prepayment else rate.plain
 
 
 def _position_dict(p: _Position, method: PaymentMethod) -> dict[str, Any]:
@@ -291,6 +295,8 @@ def _cashier(cashier: Cashier | None, settings: ReceiptSettings) -> dict[str, An
 
 
 def _payments(payments: Sequence[Payment], total: Decimal, default: PaymentType) -> list[dict[str, Any]]:
+    if total <= 0:
+        raise InvalidOrder("сумма чека равна нулю: фискализировать нечего", field="lines")
     if not payments:
         payments = [Payment(default, total)]
     result, paid = [], Decimal(0)
@@ -389,7 +395,15 @@ def _refund_part(by_index: Mapping[int | str, _Position], line: RefundLine, n: i
     if quantity > position.quantity:
         raise InvalidOrder(f"нельзя вернуть больше, чем продано ({position.quantity})",
                            field=f"refund_lines[{n}].quantity")
-    total = position.total if quantity == position.quantity else rubles(position.total * quantity / position.quantity)
+    if quantity == position.quantity:
+        return position, quantity, position.total
+    # Proportional, but both the returned part and what stays must fit price × quantity.
+    low = position.total - rubles(position.price * (position.quantity - quantity))
+    high = min(position.total, rubles(position.price * quantity))
+    if low > high:
+        raise InvalidOrder("эту часть позиции нельзя вернуть отдельно: сумма меньше копейки",
+                           field=f"refund_lines[{n}].quantity")
+    total = min(max(rubles(position.total * quantity / position.quantity), low), high)
     return position, quantity, total
 
 
@@ -428,9 +442,9 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
                 entry[1] -= quantity
                 entry[2] -= total
     items = [_position_dict(p, method) | {"quantity": q, "total": t} for p, q, t in remaining.values() if q > 0]
-    if not items:
-        raise InvalidOrder("заказ полностью возвращен: закрывать нечего", field="order")
     total = sum((item["total"] for item in items), Decimal(0))
+    if not items or total == 0:
+        raise InvalidOrder("заказ полностью возвращен: закрывать нечего", field="order")
     prepaid = rubles(Decimal(prepaid))
     if prepaid > total:
         raise InvalidOrder(f"предоплата {prepaid} больше суммы позиций {total}", field="prepaid")
@@ -449,7 +463,7 @@ def build_top_up(customer: Customer, amount: Decimal | int | str, settings: Rece
         raise InvalidOrder("сумма пополнения должна быть больше нуля, не больше двух знаков после запятой",
                            field="amount")
     method = settings.top_up_payment_method
-    vat = settings.vat.calculated if method.is_prepayment else settings.vat
+    vat = _vat(settings.vat, method.is_prepayment)
     position = {"name": settings.top_up_name[:NAME_LIMIT], "price": total, "quantity": Decimal(1), "total": total,
                 "vat": vat.value, "measure": int(Measure.PIECE), "payment_method": method.value,
                 "payment_object": settings.top_up_payment_object.value}
