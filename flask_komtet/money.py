@@ -16,11 +16,13 @@ def rubles(value: Decimal) -> Decimal:
 
 
 def to_cents(value: Decimal) -> int:
-    return int(rubles(value) * 100)
+    """Whole kopecks, rounded half up."""
+    return int((value * 100).to_integral_value(ROUND_HALF_UP))
 
 
 def kopecks(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(CENT)
+    """``9491`` → ``Decimal("94.91")``."""
+    return Decimal(cents).scaleb(-2)
 
 
 def allocate(amount: int, weights: Sequence[int]) -> list[int]:

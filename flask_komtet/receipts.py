@@ -58,6 +58,7 @@ __all__ = [
 
 NAME_LIMIT = 128
 QUANTITY_PLACES = 3
+_ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def render_name(template: str | None, line: OrderLine, order: Order) -> str:
 # -- positions --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Position:
     line: OrderLine
     name: str
@@ -173,14 +174,17 @@ class _Position:
     index: int | str
 
 
+_MILLI = Decimal(1).scaleb(-QUANTITY_PLACES)
+
+
 def _quantity(value: Decimal, field: str) -> Decimal:
+    """A positive quantity with at most three decimals, without trailing zeros (``1.500`` → ``1.5``)."""
     if value <= 0:
         raise InvalidOrder("количество должно быть больше нуля", field=field)
-    value = value.normalize()
-    exponent = value.as_tuple().exponent
-    if not isinstance(exponent, int) or -exponent > QUANTITY_PLACES:
+    if value != value.quantize(_MILLI):
         raise InvalidOrder(f"не более {QUANTITY_PLACES} знаков после запятой в количестве", field=field)
-    return Decimal(format(value, "f"))
+    whole = value.to_integral_value()
+    return whole.quantize(_ONE) if value == whole else value.normalize()
 
 
 def _positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -> list[_Position]:
@@ -207,12 +211,12 @@ def _positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -
         raise InvalidOrder(f"скидка на заказ должна быть от 0 до {kopecks(sum(nets))}", field="discount")
     shares = allocate(coupon, nets)
     positions = []
+    template = settings.name_template
     for (index, line, price, quantity, net), share in zip(goods, shares):
-        vat = line.vat or settings.vat
-        obj = line.payment_object or settings.payment_object
         positions.append(_Position(
-            line, render_name(settings.name_template, line, order), price, quantity, kopecks(net - share),
-            _vat(vat, prepay), PaymentObject.PAYMENT if prepay else obj, index,
+            line, render_name(template, line, order) if template else line.name[:NAME_LIMIT], price, quantity,
+            kopecks(net - share), _VATS[line.vat or settings.vat, prepay],
+            PaymentObject.PAYMENT if prepay else line.payment_object or settings.payment_object, index,
         ))
     delivery = order.delivery
     if delivery is not None and delivery.price:
@@ -230,7 +234,10 @@ def _positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -
 
 def _vat(rate: VatRate, prepayment: bool) -> VatRate:
     """The calculated rate (22/122) on prepayment receipts, the plain one (22) otherwise."""
-    return rate.plain.calculated if prepayment else rate.plain
+    return _VATS[rate, prepayment]
+
+
+_VATS = {(rate, prepay): rate.plain.calculated if prepay else rate.plain for rate in VatRate for prepay in (True, False)}
 
 
 def _position_dict(p: _Position, method: PaymentMethod) -> dict[str, Any]:

@@ -26,6 +26,7 @@ __all__ = ["validate_task"]
 
 Problems = list[tuple[str, str]]
 CENT = Decimal("0.01")
+_MICRO = Decimal("0.000001")
 _DATE = re.compile(r"^\d{2}\.\d{2}\.\d{4}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?\d{10,15}$")
@@ -38,6 +39,8 @@ _ENUMS: dict[type, frozenset[Any]] = {
 
 
 def _number(value: Any) -> Decimal | None:
+    if type(value) is Decimal:
+        return value if value.is_finite() else None
     if isinstance(value, bool):
         return None
     if isinstance(value, Decimal):
@@ -49,22 +52,21 @@ def _number(value: Any) -> Decimal | None:
     return None
 
 
-def _places(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 99
-
-
 def _nulls(value: Any, path: str, out: Problems) -> None:
+    """Report every key present with ``null`` (KOMTET's JSON schema refuses them)."""
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if item is None:
-                out.append((where, "None is not of type number/string: необязательные поля с null не передаются"))
-            else:
-                _nulls(item, where, out)
+        items: Any = value.items()
+        where = (lambda key: f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _nulls(item, f"{path}[{index}]", out)
+        items = enumerate(value)
+        where = (lambda index: f"{path}[{index}]")
+    else:
+        return
+    for key, item in items:
+        if item is None:
+            out.append((where(key), "None is not of type number/string: необязательные поля с null не передаются"))
+        elif type(item) is dict or type(item) is list:
+            _nulls(item, where(key), out)
 
 
 def _enum(cls: type, value: Any, field: str, out: Problems) -> None:
@@ -95,7 +97,7 @@ def _money(value: Any, field: str, out: Problems, *, positive: bool = False) -> 
         return None
     if number < 0 or (positive and number == 0):
         out.append((field, "должно быть больше нуля" if positive else "не может быть отрицательным"))
-    if _places(number.normalize()) > 2:
+    if number != number.quantize(CENT):
         out.append((field, "не больше двух знаков после запятой"))
     return number
 
@@ -130,36 +132,53 @@ def _company(company: Any, out: Problems) -> None:
         out.append(("company.inn", "ИНН: 10 или 12 цифр"))
 
 
+_REQUIRED = frozenset(("price", "quantity", "total", "vat", "measure", "payment_method", "payment_object"))
+_POSITION_ENUMS = (("vat", VatRate), ("measure", Measure), ("payment_method", PaymentMethod),
+                   ("payment_object", PaymentObject))
+_MISSING = object()
+
+
+def _amounts(item: Mapping[str, Any], field: str, out: Problems) -> Decimal | None:
+    """Check price, quantity and total; return the total (``None`` if it is unusable)."""
+    price, quantity, total = item.get("price"), item.get("quantity"), item.get("total")
+    if (type(price) is Decimal and type(quantity) is Decimal and type(total) is Decimal and price >= 0
+            and total >= 0 and quantity > 0 and price == price.quantize(CENT) and total == total.quantize(CENT)
+            and quantity == quantity.quantize(_MICRO)):
+        pass  # the common case: our own builder's output
+    else:
+        price = _money(price, f"{field}.price", out) if "price" in item else None
+        total = _money(total, f"{field}.total", out) if "total" in item else None
+        if "quantity" in item:
+            quantity = _number(quantity)
+            if quantity is None:
+                out.append((f"{field}.quantity", f"{item['quantity']!r} is not of type number"))
+            elif quantity <= 0:
+                out.append((f"{field}.quantity", "должно быть больше нуля"))
+                quantity = None
+            elif quantity != quantity.quantize(_MICRO):
+                out.append((f"{field}.quantity", "слишком много знаков после запятой"))
+        if price is None or quantity is None or total is None:
+            return total
+    limit = (price * quantity).quantize(CENT, ROUND_HALF_UP)
+    if total > limit:
+        out.append((f"{field}.total", f"сумма позиции {total} больше цены × количество ({limit})"))
+    return total
+
+
 def _position(item: Any, field: str, out: Problems) -> Decimal | None:
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):
         out.append((field, "позиция должна быть объектом"))
         return None
-    _text(item.get("name"), f"{field}.name", out, limit=128)
-    for key in ("price", "quantity", "total", "vat", "measure", "payment_method", "payment_object"):
-        if key not in item:
-            out.append((f"{field}.{key}", "обязательное поле"))
-    price = _money(item["price"], f"{field}.price", out) if "price" in item else None
-    total = _money(item["total"], f"{field}.total", out) if "total" in item else None
-    quantity = _number(item.get("quantity")) if "quantity" in item else None
-    if "quantity" in item:
-        if quantity is None:
-            out.append((f"{field}.quantity", f"{item['quantity']!r} is not of type number"))
-        elif quantity <= 0:
-            out.append((f"{field}.quantity", "должно быть больше нуля"))
-        elif _places(quantity.normalize()) > 6:
-            out.append((f"{field}.quantity", "слишком много знаков после запятой"))
-    if price is not None and quantity is not None and total is not None and quantity > 0:
-        limit = (price * quantity).quantize(CENT, ROUND_HALF_UP)
-        if total > limit:
-            out.append((f"{field}.total", f"сумма позиции {total} больше цены × количество ({limit})"))
-    if "vat" in item:
-        _enum(VatRate, item["vat"], f"{field}.vat", out)
-    if "measure" in item:
-        _enum(Measure, item["measure"], f"{field}.measure", out)
-    if "payment_method" in item:
-        _enum(PaymentMethod, item["payment_method"], f"{field}.payment_method", out)
-    if "payment_object" in item:
-        _enum(PaymentObject, item["payment_object"], f"{field}.payment_object", out)
+    name = item.get("name")
+    if type(name) is not str or len(name) > 128 or not name.strip():
+        _text(name, f"{field}.name", out, limit=128)
+    if not _REQUIRED <= item.keys():
+        out.extend((f"{field}.{key}", "обязательное поле") for key in sorted(_REQUIRED - item.keys()))
+    total = _amounts(item, field, out)
+    for key, cls in _POSITION_ENUMS:
+        value = item.get(key, _MISSING)
+        if value is not _MISSING and value not in _ENUMS[cls]:
+            _enum(cls, value, f"{field}.{key}", out)
     if "user_data" in item:
         _text(item["user_data"], f"{field}.user_data", out, limit=64)
     if item.get("excise") is not None:
