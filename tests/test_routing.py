@@ -78,6 +78,7 @@ class FullReg:
     cashier_name: str | None = None
     cashier_inn: str | None = None
     internet: bool = True
+    settlement_scheme: str = "two"
 
 
 def test_vat_in_force_on_the_receipt_date() -> None:
