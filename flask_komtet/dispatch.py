@@ -94,6 +94,7 @@ class ThreadDispatcher(Dispatcher):
 
     mode = "thread"
     idle = 1.0
+    gather = 0.05
 
     def __init__(self, app: Flask, state: KassaState) -> None:
         super().__init__(app, state)
@@ -125,7 +126,8 @@ class ThreadDispatcher(Dispatcher):
         last_poll = 0.0
         with self.app.app_context():
             while not self._stopped.is_set():
-                self._wake.wait(self.idle)
+                if self._wake.wait(self.idle):
+                    self._stopped.wait(self.gather)  # let a burst of checkouts commit, then send them together
                 self._wake.clear()
                 if self._stopped.is_set():
                     break

@@ -174,7 +174,21 @@ class Order:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (Decimals as strings) that :meth:`from_dict` reads back."""
-        return _plain(self)
+        data: dict[str, Any] = {"ref": self.ref, "lines": [_line_dict(line) for line in self.lines],
+                                "customer": _plain(self.customer), "discount": str(self.discount)}
+        if self.region is not None:
+            data["region"] = self.region
+        if self.delivery is not None:
+            data["delivery"] = _line_dict(self.delivery)
+        if self.payments:
+            data["payments"] = [{"type": p.type.value, "amount": str(p.amount)} for p in self.payments]
+        if self.fields:
+            data["fields"] = _plain(dict(self.fields))
+        if self.paid_at is not None:
+            data["paid_at"] = self.paid_at.isoformat()
+        if self.online is not None:
+            data["online"] = self.online
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Order:
@@ -182,6 +196,18 @@ class Order:
         if data.get("paid_at"):
             data["paid_at"] = datetime.fromisoformat(data["paid_at"])
         return cls(**data)
+
+
+def _line_dict(line: OrderLine) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": line.name, "price": str(line.price), "quantity": str(line.quantity),
+                            "measure": int(line.measure), "discount": str(line.discount)}
+    if line.vat is not None:
+        data["vat"] = line.vat.value
+    if line.payment_object is not None:
+        data["payment_object"] = line.payment_object.value
+    if line.sku is not None:
+        data["sku"] = line.sku
+    return data
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,154 @@
+"""Checkout cost: the shop's "mark paid" request (20-line order) with the extension vs without it.
+
+The request is what a payment provider's notification handler does: load the order with its lines,
+check the paid amount against the order total, mark it paid, commit, answer JSON.
+Three variants of one small shop, each on its own SQLite file, timed round-robin:
+
+* ``bare``      only that (no receipts at all);
+* ``komtet``    the same plus ``signals.order_paid`` (receipt row in the same commit; the default
+                ``thread`` dispatcher sends it to the emulator in the background);
+* ``sdk-sync``  the way KOMTET's own modules work: builds a Check with the official komtet-kassa-sdk and
+                sends it synchronously inside the request, against the same emulator.
+
+Run: python bench/bench_checkout.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import _common
+from _common import EmulatorProcess, interleaved
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from flask_komtet import Customer, KomtetKassa, Order, OrderLine, signals
+from flask_komtet.models import Kopecks
+
+LIMIT = 1.3
+LINES = 20
+ORDERS = 400
+
+
+def make_shop(tmp: Path, name: str, emulator_url: str, variant: str) -> tuple[Flask, list[int]]:
+    app = Flask(name)
+    app.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / name}.sqlite", KOMTET_KASSA_API_URL=emulator_url,
+                      KOMTET_KASSA_PUBLIC_URL="http://127.0.0.1:9", KOMTET_KASSA_DISPATCH=os.environ.get("BENCH_DISPATCH", "thread"))
+    db = SQLAlchemy(app)
+
+    class ShopOrder(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        status = db.Column(db.String(16), default="new")
+        email = db.Column(db.String(64))
+        region = db.Column(db.String(16))
+
+    class Item(db.Model):  # noqa: D106
+        id = db.Column(db.Integer, primary_key=True)
+        order_id = db.Column(db.ForeignKey(ShopOrder.id), index=True)
+        name = db.Column(db.String(128))
+        price = db.Column(Kopecks)
+        quantity = db.Column(db.Integer)
+
+    ShopOrder.items = db.relationship(Item, lazy="selectin", order_by=Item.id)
+
+    def adapter(order: ShopOrder) -> Order:
+        return Order(ref=str(order.id), region=order.region, customer=Customer(email=order.email),
+                     lines=[OrderLine(i.name, i.price, i.quantity, vat=22) for i in order.items])
+
+    kassa = KomtetKassa()
+    if variant == "komtet":
+        kassa.init_app(app, db=db, order_adapter=adapter)
+    with app.app_context():
+        db.create_all()
+        if variant == "komtet":
+            db.session.add(kassa.models.CashRegister(
+                name="Москва", region="msk", shop_id="bench", secret="secret", queue_id=1, vat="22",
+                payment_method="full_payment", payment_address="https://shop.example"))
+        ids = []
+        for _ in range(ORDERS):
+            order = ShopOrder(email="buyer@example.com", region="msk")
+            db.session.add(order)
+            db.session.flush()
+            db.session.add_all(Item(order_id=order.id, name=f"Чай №{n}", price=Decimal("350.00") + n, quantity=n % 3 + 1)
+                               for n in range(LINES))
+            ids.append(order.id)
+        db.session.commit()
+
+    sdk = None
+    if variant == "sdk-sync":
+        from komtet_kassa_sdk.v2 import Check, Client, Intent, PaymentMethod, PaymentObject, Position, TaxSystem
+
+        sdk = Client("bench", "secret")
+        sdk.set_host(emulator_url)
+
+    @app.post("/orders/<int:order_id>/pay")
+    def pay(order_id: int) -> dict[str, str]:
+        order = db.session.get(ShopOrder, order_id)
+        total = sum((item.price * item.quantity for item in order.items), Decimal(0))
+        paid = total  # what the payment provider reports
+        if paid != total or order.status == "paid":
+            return {"status": "refused"}
+        order.status = "paid"
+        if variant == "komtet":
+            signals.order_paid.send(app, order=order)
+        elif variant == "sdk-sync":
+            check = Check(f"sdk-{order.id}", Intent.SELL)
+            check.set_client(email=order.email)
+            check.set_company(payment_address="https://shop.example", tax_system=TaxSystem.COMMON)
+            for item in order.items:
+                line_total = item.price * item.quantity
+                check.add_position(Position(name=item.name, price=item.price, quantity=item.quantity,
+                                            total=line_total, vat="22", measure=0,
+                                            payment_method=PaymentMethod.FULL_PAYMENT,
+                                            payment_object=PaymentObject.PRODUCT))
+            check.add_payment(total)
+            sdk.create_task(check, 1)
+        db.session.commit()
+        return {"status": "paid", "total": str(total)}
+
+    return app, ids
+
+
+def main() -> None:
+    variants = ("bare", "komtet", "sdk-sync")
+    with tempfile.TemporaryDirectory() as tmp, EmulatorProcess("bench:secret:1", delay=0.05) as emulator:
+        shops = {v: make_shop(Path(tmp), v.replace("-", "_"), emulator.url, v) for v in variants}
+        clients = {v: shops[v][0].test_client() for v in variants}
+        queues = {v: iter(shops[v][1]) for v in variants}
+
+        def request(variant: str):
+            def call() -> None:
+                assert clients[variant].post(f"/orders/{next(queues[variant])}/pay").status_code == 200
+            return call
+
+        for v in variants:  # warm up
+            for _ in range(20):
+                request(v)()
+        samples = interleaved({v: request(v) for v in variants}, rounds=ORDERS - 40)
+        medians = {v: statistics.median(s) * 1000 for v, s in samples.items()}
+        app = shops["komtet"][0]
+        with app.app_context():
+            Receipt = app.extensions["komtet_kassa"].models.Receipt
+            states = dict(app.extensions["komtet_kassa"].db.session.execute(
+                Receipt.__table__.select().with_only_columns(Receipt.state, _common_count()).group_by(Receipt.state)
+            ).all())
+    for v in variants:
+        print(f"  {v:>8}: {medians[v]:.2f} ms median per 'mark paid' request ({len(samples[v])} requests)")
+    print(f"  receipts queued by the komtet variant: {states}")
+    print(f"  sending synchronously with the SDK costs {medians['sdk-sync'] / medians['bare']:.2f}x the bare request")
+    ratio = medians["komtet"] / medians["bare"]
+    print(f"checkout with flask_komtet: {ratio:.2f}x the bare request (limit {LIMIT}x)")
+
+
+def _common_count():
+    import sqlalchemy as sa
+
+    return sa.func.count()
+
+
+if __name__ == "__main__":
+    main()
