@@ -21,7 +21,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-import _common
+import _common  # noqa: F401
 from _common import EmulatorProcess, interleaved
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy

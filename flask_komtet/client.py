@@ -118,6 +118,14 @@ class KomtetClient:
         body = payload if isinstance(payload, bytes) else dumps(payload)
         return self._request("POST", f"/queues/{queue_id}/task", body)
 
+    def create_tasks(self, queue_id: int | str, payloads: list[bytes]) -> list[dict[str, Any]]:
+        """Submit several receipts in one request (``multi-tasks``); tasks in the order given."""
+        result = self._request("POST", f"/queues/{queue_id}/multi-tasks", b"[" + b",".join(payloads) + b"]")
+        tasks = [result.get(str(index)) for index in range(len(payloads))]
+        if any(not isinstance(task, dict) for task in tasks):
+            raise ServerError("multi-tasks answer does not list every receipt", status=200, body=result)
+        return tasks  # type: ignore[return-value]
+
     def task_info(self, task_id: int | str) -> dict[str, Any]:
         """The task's state, ``fiscal_data`` and ``error_description``."""
         return self._request("GET", f"/tasks/{task_id}")

@@ -34,7 +34,8 @@ log = logging.getLogger("flask_komtet.dispatch")
 
 DISPATCH_KEY = "komtet_kassa_dispatch"
 POST_CONCURRENCY = 8
-BATCH = 50
+BATCH = 100
+MULTI = 25
 
 
 class Dispatcher:
@@ -52,10 +53,24 @@ class Dispatcher:
         """Called after a commit that queued receipts."""
 
     def post_all(self, jobs: list[tuple[KomtetClient, int, bytes]]) -> list[tuple[dict[str, Any] | None, KomtetError | None]]:
-        """POST each ``(client, queue_id, body)``; results in order, errors returned, not raised."""
-        if len(jobs) <= 1:
-            return [_post(job) for job in jobs]
-        return list(self._executor().map(_post, jobs))
+        """POST each ``(client, queue_id, body)``; results in order, errors returned, not raised.
+
+        Receipts for one shop and queue go together through ``multi-tasks`` (up to
+        ``MULTI`` a request); a batch KOMTET refuses is sent again one by one, so
+        one bad receipt (or one already submitted) never holds back the others.
+        """
+        groups: dict[tuple[str, str, int], list[int]] = {}
+        for index, (client, queue_id, _) in enumerate(jobs):
+            groups.setdefault((client.api_url, client.shop_id, queue_id), []).append(index)
+        chunks = [[jobs[i] for i in indexes[n:n + MULTI]] for indexes in groups.values()
+                  for n in range(0, len(indexes), MULTI)]
+        order = [i for indexes in groups.values() for n in range(0, len(indexes), MULTI) for i in indexes[n:n + MULTI]]
+        results = list(self._executor().map(_post_chunk, chunks)) if len(chunks) > 1 else [_post_chunk(c) for c in chunks]
+        flat = [result for chunk in results for result in chunk]
+        ordered: list[Any] = [None] * len(jobs)
+        for index, result in zip(order, flat):
+            ordered[index] = result
+        return ordered
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -66,6 +81,18 @@ class Dispatcher:
     def stop(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
+
+
+def _post_chunk(chunk: list[tuple[KomtetClient, int, bytes]]) -> list[tuple[dict[str, Any] | None, KomtetError | None]]:
+    if len(chunk) == 1:
+        return [_post(chunk[0])]
+    client, queue_id, _ = chunk[0]
+    try:
+        return [(task, None) for task in client.create_tasks(queue_id, [body for _, _, body in chunk])]
+    except KomtetError as exc:
+        if exc.retryable:
+            return [(None, exc)] * len(chunk)
+        return [_post(job) for job in chunk]  # find out which receipt KOMTET refused
 
 
 def _post(job: tuple[KomtetClient, int, bytes]) -> tuple[dict[str, Any] | None, KomtetError | None]:

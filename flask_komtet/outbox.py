@@ -499,11 +499,10 @@ def _send_claimed(state: KassaState, session: Session, claimed: list[tuple[Any, 
             [(client_for(state, o.receipt.register), o.receipt.register.queue_id,
               o.receipt.payload_json.encode("utf-8")) for o in to_post])):
         outcome.response, outcome.error = response, error
-    changed = [_record(state, session, outcome) for outcome in outcomes]
+    signalled = _record(state, session, outcomes)
     session.commit()
-    for receipt, signal in changed:
-        if signal is not None:
-            _emit(state, signal, receipt)
+    for receipt, signal in signalled:
+        _emit(state, signal, receipt)
 
 
 def client_for(state: KassaState, register: Any) -> KomtetClient:
@@ -535,53 +534,104 @@ def _backoff(state: KassaState, attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
 
-def _record(state: KassaState, session: Session, outcome: _Outcome) -> tuple[Any, Any]:
-    """Store one send's result with a fenced update; returns ``(receipt, signal or None)``."""
-    receipt, now = outcome.receipt, utcnow()
-    Receipt = state.models.Receipt
-    values: dict[str, Any]
-    signal = None
-    request = {"url": f"queues/{receipt.register.queue_id}/task" if receipt.register else None,
-               "external_id": receipt.external_id}
-    if outcome.passive:
-        values = dict(state=S.QUEUED.value, attempts=Receipt.attempts - 1, next_attempt_at=now + QUEUE_RECHECK,
-                      last_error="Очередь кассы в KOMTET неактивна (passive): чек ждет, пока очередь станет активной")
-        action, message = "queue_passive", values["last_error"]
-    elif outcome.error is None:
-        task_id = outcome.response.get("id") if outcome.response else None
-        values = dict(state=S.SENT.value, task_id=task_id, sent_at=now, last_error=None,
-                      next_attempt_at=now + timedelta(seconds=state.config.poll_after))
-        action, message, signal = "sent", f"задание KOMTET №{task_id}", signals.receipt_sent
-    elif isinstance(outcome.error, AlreadySubmitted):
-        values = dict(state=S.SENT.value, sent_at=now, last_error=None,
-                      next_attempt_at=now + timedelta(seconds=state.config.poll_after))
-        action, message, signal = "already_submitted", "KOMTET уже принял чек с этим внешним id", signals.receipt_sent
-    elif outcome.error.retryable and receipt.attempts < state.config.max_attempts:
-        values = dict(state=S.QUEUED.value, next_attempt_at=now + _backoff(state, receipt.attempts),
-                      last_error=f"{_NO_ANSWER} (попытка {receipt.attempts}): {outcome.error}")
-        action, message = "retry", values["last_error"]
-    else:
-        values = dict(state=S.FAILED.value, last_error=_failure_text(outcome.error, receipt.attempts))
-        action, message, signal = "failed", values["last_error"], signals.receipt_failed
-    values |= dict(lease_token=None, lease_expires_at=None)
-    result = session.execute(
-        sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.lease_token == outcome.token,
-                                 Receipt.state == S.SENDING.value)
-        .values(values).execution_options(synchronize_session=False)
-    )
+_STATEMENTS: dict[Any, Any] = {}
+
+
+def _record_statement(table: sa.Table) -> Any:
+    """One fenced UPDATE for every send outcome, compiled once per table."""
+    statement = _STATEMENTS.get(table)
+    if statement is None:
+        c = table.c
+        statement = _STATEMENTS[table] = (
+            sa.update(table)
+            .where(c.id == sa.bindparam("b_id"), c.lease_token == sa.bindparam("b_token"),
+                   c.state == S.SENDING.value)
+            .values(state=sa.bindparam("b_state"), task_id=sa.bindparam("b_task_id"),
+                    sent_at=sa.bindparam("b_sent_at"), next_attempt_at=sa.bindparam("b_next"),
+                    last_error=sa.bindparam("b_error"), attempts=sa.bindparam("b_attempts"),
+                    lease_token=None, lease_expires_at=None, updated_at=sa.bindparam("b_now"))
+        )
+    return statement
+
+
+def _outcome_values(state: KassaState, outcome: _Outcome, now: datetime) -> tuple[dict[str, Any], str, str, Any]:
+    """``(params, action, message, signal)`` for one send's result."""
+    receipt = outcome.receipt
+    params = {"b_id": receipt.id, "b_token": outcome.token, "b_task_id": receipt.task_id, "b_sent_at": receipt.sent_at,
+              "b_attempts": receipt.attempts, "b_now": now, "b_error": None}
+    poll_at = now + timedelta(seconds=state.config.poll_after)
     error = outcome.error
-    if result.rowcount != 1:  # the lease was lost (expired and taken, or a callback got here first)
-        task_id = outcome.response.get("id") if outcome.response else None
-        if task_id:
-            session.execute(sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.task_id.is_(None))
-                            .values(task_id=task_id).execution_options(synchronize_session=False))
-        action, message, signal = action + "_late", f"{message} (аренда чека истекла; состояние не изменено)", None
-    _event(state, receipt, action, S.SENDING.value, values["state"] if signal or result.rowcount else None,
-           message, http_status=getattr(error, "status", None) or (200 if outcome.response else None),
-           request=request, response=outcome.response or (getattr(error, "body", None) if error else None),
-           session=session)
-    session.expire(receipt)
-    return receipt, signal
+    if outcome.passive:
+        message = "Очередь кассы в KOMTET неактивна (passive): чек ждет, пока очередь станет активной"
+        params |= {"b_state": S.QUEUED.value, "b_attempts": receipt.attempts - 1, "b_next": now + QUEUE_RECHECK,
+                   "b_error": message}
+        return params, "queue_passive", message, None
+    if error is None:
+        task_id = _int((outcome.response or {}).get("id"))
+        params |= {"b_state": S.SENT.value, "b_task_id": task_id, "b_sent_at": now, "b_next": poll_at}
+        return params, "sent", f"задание KOMTET №{task_id}", signals.receipt_sent
+    if isinstance(error, AlreadySubmitted):
+        params |= {"b_state": S.SENT.value, "b_sent_at": now, "b_next": poll_at}
+        return params, "already_submitted", "KOMTET уже принял чек с этим внешним id", signals.receipt_sent
+    if error.retryable and receipt.attempts < state.config.max_attempts:
+        message = f"{_NO_ANSWER} (попытка {receipt.attempts}): {error}"
+        params |= {"b_state": S.QUEUED.value, "b_next": now + _backoff(state, receipt.attempts), "b_error": message}
+        return params, "retry", message, None
+    message = _failure_text(error, receipt.attempts)
+    params |= {"b_state": S.FAILED.value, "b_next": receipt.next_attempt_at, "b_error": message}
+    return params, "failed", message, signals.receipt_failed
+
+
+def _store(connection: Any, statement: Any, table: sa.Table, rows: list[dict[str, Any]]) -> set[int]:
+    """Run the fenced updates in one executemany; returns the ids whose lease was lost (not updated).
+
+    Every row of the batch gets the same ``updated_at``, so a row that does not
+    carry it after the update is one another sender or a callback had changed.
+    """
+    if not rows:
+        return set()
+    updated = connection.execute(statement, rows).rowcount
+    if updated == len(rows) and connection.dialect.supports_sane_multi_rowcount:
+        return set()
+    stamp = rows[0]["b_now"]
+    found = connection.execute(sa.select(table.c.id, table.c.updated_at)
+                               .where(table.c.id.in_([row["b_id"] for row in rows]))).all()
+    return {rid for rid, updated_at in found if updated_at != stamp}
+
+
+def _record(state: KassaState, session: Session, outcomes: list[_Outcome]) -> list[tuple[Any, Any]]:
+    """Store a batch of send results with fenced updates and one insert of their events."""
+    Receipt, Event = state.models.Receipt, state.models.ReceiptEvent
+    connection = session.connection()
+    statement = _record_statement(Receipt.__table__)
+    now = utcnow()
+    planned = [(outcome, *_outcome_values(state, outcome, now)) for outcome in outcomes]
+    lost = _store(connection, statement, Receipt.__table__, [params for _, params, *_ in planned])
+    events, signalled = [], []
+    for outcome, params, action, message, signal in planned:
+        receipt, error = outcome.receipt, outcome.error
+        stored = receipt.id not in lost
+        if not stored:  # the lease was lost (expired and taken, or a callback got here first)
+            if params["b_task_id"] and receipt.task_id is None:
+                connection.execute(sa.update(Receipt.__table__).where(Receipt.id == receipt.id,
+                                                                      Receipt.task_id.is_(None))
+                                   .values(task_id=params["b_task_id"]))
+            action, message, signal = action + "_late", f"{message} (аренда чека истекла; состояние не изменено)", None
+        events.append({
+            "receipt_id": receipt.id, "created_at": now, "action": action, "from_state": S.SENDING.value,
+            "to_state": params["b_state"] if stored else None, "message": message,
+            "http_status": getattr(error, "status", None) or (200 if outcome.response else None),
+            "request": _text({"queue": receipt.register.queue_id if receipt.register else None,
+                              "external_id": receipt.external_id}),
+            "response": _text(outcome.response or (getattr(error, "body", None) if error else None)),
+        })
+        if signal is not None:
+            signalled.append((receipt, signal))
+    if events:
+        connection.execute(sa.insert(Event.__table__), events)
+    for receipt, _ in signalled:
+        session.expire(receipt)
+    return signalled
 
 
 def _failure_text(error: KomtetError, attempts: int) -> str:

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from ..client import dumps
 from ..signing import is_valid_signature, sign
 from ..validation import validate_task
 from .state import CallbackRecord, EmulatedShop, EmulatorState, TaskRecord
@@ -260,12 +261,13 @@ class EmulatorServer:
         if action == "/multi-tasks":
             if not isinstance(document, list):
                 return _error(start_response, 422, "VLD00", "Ошибка валидации", "Ожидается массив чеков")
-            results = {}
-            for index, item in enumerate(document):
-                outcome = self._create(shop, queue_id, item, json.dumps(item, default=str).encode(), version)
-                if isinstance(outcome, tuple):
-                    return _error(start_response, 422, outcome[0], "Ошибка валидации", f"{index}: {outcome[1]}")
-                results[str(index)] = outcome
+            for item in document:
+                self._count(shop, item)
+            refused = self._refuse_batch(shop, document, version)
+            if refused:
+                return _error(start_response, 422, refused[0], "Ошибка валидации", refused[1])
+            results = {str(index): self._create(shop, queue_id, item, dumps(item), version, counted=True)
+                       for index, item in enumerate(document)}
             return _ok(start_response, results)
         outcome = self._create(shop, queue_id, document, body, version)
         if isinstance(outcome, tuple):
@@ -275,12 +277,29 @@ class EmulatorServer:
             self._drop(environ)
         return _ok(start_response, outcome)
 
-    def _create(self, shop: EmulatedShop, queue_id: int, document: Any, body: bytes,
-                version: int) -> dict[str, Any] | tuple[str, str]:
-        external_id = document.get("external_id") if isinstance(document, dict) else None
-        if external_id is not None:
+    def _refuse_batch(self, shop: EmulatedShop, items: list[Any], version: int) -> tuple[str, str] | None:
+        """Why a multi-task batch is refused as a whole (nothing is created then), or ``None``."""
+        seen = set()
+        for index, item in enumerate(items):
+            problems = validate_task(item, version=version)
+            external_id = str(item.get("external_id")) if isinstance(item, dict) else None
+            if problems or external_id is None:
+                return "VLD00", f"{index}: " + "; ".join(f"{f}: {m}" for f, m in problems)
+            if (shop.shop_id, external_id) in self.state.by_external_id or external_id in seen:
+                return "VLD09", f"{index}: external_id: Чек с внешним идентификатором {external_id} уже существует"
+            seen.add(external_id)
+        return None
+
+    def _count(self, shop: EmulatedShop, item: Any) -> None:
+        if isinstance(item, dict) and item.get("external_id") is not None:
             with self.state.lock:
-                self.state.submissions[(shop.shop_id, str(external_id))] += 1
+                self.state.submissions[(shop.shop_id, str(item["external_id"]))] += 1
+
+    def _create(self, shop: EmulatedShop, queue_id: int, document: Any, body: bytes, version: int,
+                counted: bool = False) -> dict[str, Any] | tuple[str, str]:
+        external_id = document.get("external_id") if isinstance(document, dict) else None
+        if not counted:
+            self._count(shop, document)
         problems = validate_task(document, version=version)
         if problems:
             return "VLD00", "; ".join(f"{field}: {message}" for field, message in problems)
