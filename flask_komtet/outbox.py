@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import signals
 from .client import KomtetClient, dumps
@@ -693,16 +694,18 @@ def apply_result(state: KassaState, receipt: Any, info: dict[str, Any], *, sourc
     )
     if result.rowcount != 1:
         return False
-    _event(state, receipt, source, old_state, new.value,
-           values.get("last_error") if new is S.ERROR else f"ФН {values.get('fn')}, ФД {values.get('fd')}",
-           response=info, session=session)
+    session.execute(sa.insert(state.models.ReceiptEvent.__table__), [{
+        "receipt_id": receipt.id, "created_at": now, "action": source, "from_state": old_state, "to_state": new.value,
+        "message": values.get("last_error") if new is S.ERROR else f"ФН {values.get('fn')}, ФД {values.get('fd')}",
+        "response": _text(info)}])
     released = []
     if new is S.DONE and receipt.kind == ReceiptKind.SALE.value:
         from .settlement import release_waiting
 
         released = release_waiting(state, session, receipt.order_ref)
     session.commit()
-    session.refresh(receipt)
+    for key, value in values.items():  # what the update wrote, without reading the row back
+        set_committed_value(receipt, key, value)
     _emit(state, signals.receipt_done if new is S.DONE else signals.receipt_failed, receipt)
     if released:
         state.dispatcher.notify(released)

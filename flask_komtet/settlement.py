@@ -97,12 +97,14 @@ def create_settlement(state: KassaState, shop_order: Any) -> Any:
 def release_waiting(state: KassaState, session: Any, order_ref: str) -> list[int]:
     """Queue the settlements that waited for this order's prepayment receipt; returns their ids."""
     Receipt = state.models.Receipt
-    ids = session.scalars(
-        sa.select(Receipt.id).where(Receipt.order_ref == order_ref, Receipt.kind == ReceiptKind.SETTLEMENT.value,
-                                    Receipt.state == S.HELD.value, Receipt.last_error.like(f"{WAITING}%"))
-    ).all()
-    if ids:
-        session.execute(sa.update(Receipt).where(Receipt.id.in_(ids), Receipt.state == S.HELD.value)
-                        .values(state=S.QUEUED.value, last_error=None, next_attempt_at=utcnow())
-                        .execution_options(synchronize_session=False))
-    return list(ids)
+    waiting = sa.and_(Receipt.order_ref == order_ref, Receipt.kind == ReceiptKind.SETTLEMENT.value,
+                      Receipt.state == S.HELD.value, Receipt.last_error.like(f"{WAITING}%"))
+    stamp = utcnow()
+    released = session.execute(sa.update(Receipt).where(waiting)
+                               .values(state=S.QUEUED.value, last_error=None, next_attempt_at=stamp)
+                               .execution_options(synchronize_session=False)).rowcount
+    if not released:
+        return []
+    return list(session.scalars(sa.select(Receipt.id).where(
+        Receipt.order_ref == order_ref, Receipt.kind == ReceiptKind.SETTLEMENT.value,
+        Receipt.state == S.QUEUED.value, Receipt.next_attempt_at == stamp)).all())
