@@ -1,0 +1,56 @@
+"""The shop's forms (Flask-WTF: every form carries a CSRF token)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, RadioField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from .models import REGIONS
+from .pricing import DELIVERY
+
+__all__ = ["ButtonForm", "CheckoutForm", "QuantityForm", "TopUpForm"]
+
+EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Похоже, в адресе почты опечатка")
+PHONE = Regexp(r"^\+?[0-9 ()\-]{10,18}$", message="Телефон в формате +7 900 123-45-67")
+
+
+class ButtonForm(FlaskForm):
+    """A form with nothing but its CSRF token: «Оплатить», «Удалить»."""
+
+
+class QuantityForm(FlaskForm):
+    quantity = DecimalField("Количество", places=3, validators=[
+        InputRequired("Укажите количество"), NumberRange(min=Decimal(0), max=Decimal(100), message="От 0 до 100")])
+
+
+class CheckoutForm(FlaskForm):
+    customer_id = SelectField("Покупатель", coerce=int, default=0)
+    name = StringField("Имя", validators=[Optional(), Length(max=128)])
+    email = StringField("Электронная почта", validators=[Optional(), EMAIL])
+    phone = StringField("Телефон", validators=[Optional(), PHONE])
+    region = SelectField("Город", choices=dict(REGIONS))
+    delivery = RadioField("Доставка", choices={d.code: d.label for d in DELIVERY.values()}, default="pickup")
+    address = StringField("Адрес доставки", validators=[Optional(), Length(max=256)])
+    coupon = StringField("Купон", validators=[Optional(), Length(max=32)])
+
+    def validate_name(self, field: Any) -> None:
+        if self.customer_id.data == 0 and not (field.data or "").strip():
+            raise ValidationError("Как к вам обращаться?")
+
+    def validate_email(self, field: Any) -> None:
+        if self.customer_id.data == 0 and not (field.data or self.phone.data):
+            raise ValidationError("Укажите почту или телефон: туда придет чек")
+
+    def validate_address(self, field: Any) -> None:
+        if self.delivery.data == "courier" and not (field.data or "").strip():
+            raise ValidationError("Куда привезти заказ?")
+
+
+class TopUpForm(FlaskForm):
+    amount = DecimalField("Сумма, ₽", places=2, validators=[
+        InputRequired("Укажите сумму"),
+        NumberRange(min=Decimal(100), max=Decimal(50000), message="От 100 до 50 000 ₽")])
