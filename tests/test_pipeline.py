@@ -362,3 +362,21 @@ def test_expired_lease_is_taken_again(shop, emulator) -> None:
         assert kassa.send_pending() == 1
     wait_for(lambda: state_of(app, db, "sale-8301-1") in ("sent", "done"))
     assert emulator.submissions("sale-8301-1") == 1
+
+
+def test_callback_arriving_while_the_sender_waits_wins(shop, emulator, recorded_signals) -> None:
+    """KOMTET accepts, calls back `done`, and only then the sender's connection breaks: done stays done."""
+    app, db, kassa = shop("worker", TIMEOUT=(1.0, 2.0))
+    emulator.set_faults(accept_then_timeout_rate=1.0, accept_then_timeout_delay=0.5)
+    with app.app_context():
+        add_register(db, kassa.models)
+        kassa.fiscalize(make_order("8401"))
+        db.session.commit()
+        kassa.send_pending()
+    emulator.clear_faults()
+    [receipt] = receipts(app, db)
+    assert receipt.state == "done" and receipt.fn
+    actions = [e.action for e in _events(app, db, receipt.id)]
+    assert "callback" in actions and "retry_late" in actions
+    assert emulator.submissions("sale-8401-1") == 1
+    assert [n for n, _ in recorded_signals if n != "receipt-queued"] == ["receipt-done"]
