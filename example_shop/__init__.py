@@ -48,7 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(default_config(app))
     app.config.update(config or {})
-    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith(f"sqlite:///{app.instance_path}"):
+        os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
     formatting.init_app(app)

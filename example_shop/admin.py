@@ -187,7 +187,7 @@ class OrderView(ShopModelView):
         return order
 
     def _selected(self, ids: list[str]) -> list[Order]:
-        return list(db.session.scalars(self.get_query().where(Order.id.in_([int(i) for i in ids]))))
+        return self.get_query().filter(Order.id.in_([int(i) for i in ids])).all()
 
     @action("cash", "Оплата наличными на кассе", "Принять оплату наличными и пробить чек на кассе?")
     def action_cash(self, ids: list[str]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, RadioField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from .models import REGIONS
 from .pricing import DELIVERY
@@ -37,17 +37,19 @@ class CheckoutForm(FlaskForm):
     address = StringField("Адрес доставки", validators=[Optional(), Length(max=256)])
     coupon = StringField("Купон", validators=[Optional(), Length(max=32)])
 
-    def validate_name(self, field: Any) -> None:
-        if self.customer_id.data == 0 and not (field.data or "").strip():
-            raise ValidationError("Как к вам обращаться?")
-
-    def validate_email(self, field: Any) -> None:
-        if self.customer_id.data == 0 and not (field.data or self.phone.data):
-            raise ValidationError("Укажите почту или телефон: туда придет чек")
-
-    def validate_address(self, field: Any) -> None:
-        if self.delivery.data == "courier" and not (field.data or "").strip():
-            raise ValidationError("Куда привезти заказ?")
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Field rules, then the ones that depend on other fields."""
+        valid = super().validate(extra_validators)
+        missing = []
+        if self.customer_id.data == 0 and not (self.name.data or "").strip():
+            missing.append((self.name, "Как к вам обращаться?"))
+        if self.customer_id.data == 0 and not (self.email.data or self.phone.data):
+            missing.append((self.email, "Укажите почту или телефон: туда придет чек"))
+        if self.delivery.data == "courier" and not (self.address.data or "").strip():
+            missing.append((self.address, "Куда привезти заказ?"))
+        for field, message in missing:
+            field.errors = [*field.errors, message]
+        return valid and not missing
 
 
 class TopUpForm(FlaskForm):
