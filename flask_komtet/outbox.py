@@ -39,7 +39,7 @@ from .errors import (
 )
 from .models import utcnow
 from .orders import Customer, Order, to_decimal
-from .receipts import Cashier, ReceiptSettings, build_refund, build_sale, build_top_up, receipt_total
+from .receipts import Cashier, ReceiptSettings, RefundLine, build_refund, build_sale, build_top_up, receipt_total
 from .routing import Route, choose_register, register_settings
 
 if TYPE_CHECKING:
@@ -160,9 +160,17 @@ def _refund_method(state: KassaState, order: Order) -> PaymentMethod | None:
 
 
 def _plain_lines(lines: Sequence[Any] | None) -> Any:
+    """Refund lines as JSON (``{"index", "quantity"}``), so a re-send or a settlement can read them back."""
     if lines is None:
         return None
-    return [line if isinstance(line, (int, str)) else repr(line) for line in lines]
+    plain = []
+    for line in lines:
+        if isinstance(line, int):
+            line = RefundLine(line)
+        elif isinstance(line, dict):
+            line = RefundLine(line["index"], line.get("quantity"))
+        plain.append({"index": line.index, "quantity": None if line.quantity is None else str(line.quantity)})
+    return plain
 
 
 def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str | None, ref: str | None,

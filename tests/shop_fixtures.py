@@ -13,11 +13,9 @@ SHOP_ID, SECRET, QUEUE = "shop-1", "secret-1", 1
 
 def add_register(db: Any, models: Any, *, region: str = "msk", name: str | None = None, shop_id: str = SHOP_ID,
                  secret: str = SECRET, queue_id: int = QUEUE, **fields: Any) -> Any:
-    register = models.CashRegister(
-        name=name or f"Касса {region}", region=region, shop_id=shop_id, secret=secret, queue_id=queue_id,
-        tax_system=0, vat="22", payment_method="full_payment", payment_address="https://shop.test",
-        **fields,
-    )
+    values = dict(tax_system=0, vat="22", payment_method="full_payment", payment_address="https://shop.test")
+    register = models.CashRegister(name=name or f"Касса {region}", region=region, shop_id=shop_id, secret=secret,
+                                   queue_id=queue_id, **(values | fields))
     db.session.add(register)
     db.session.commit()
     return register
