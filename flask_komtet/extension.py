@@ -293,6 +293,19 @@ class KomtetKassa:
 
         return outbox.create_settlement(state, order)
 
+    def correct(self, order: Any, *, intent: str = "sellCorrection", correction_type: str = "self",
+                base_date: Any, base_number: str | None = None, register: Any = None) -> Any:
+        """Queue a correction receipt (``sellCorrection`` or ``sellReturnCorrection``).
+
+        ``correction_type``: ``"self"`` (самостоятельно) or ``"instruction"`` (по предписанию);
+        ``base_date`` (a ``date``) and ``base_number`` name the document it rests on.
+        """
+        state = get_state()
+        from . import outbox
+
+        return outbox.create_correction(state, order, intent=intent, correction_type=correction_type,
+                                        base_date=base_date, base_number=base_number, register=register)
+
     def send_pending(self, limit: int = 100) -> int:
         """Send what is due now, in this thread; returns how many receipts were tried."""
         state = get_state()

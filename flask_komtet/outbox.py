@@ -39,7 +39,16 @@ from .errors import (
 )
 from .models import utcnow
 from .orders import Customer, Order, to_decimal
-from .receipts import Cashier, ReceiptSettings, RefundLine, build_refund, build_sale, build_top_up, receipt_total
+from .receipts import (
+    Cashier,
+    ReceiptSettings,
+    RefundLine,
+    build_correction,
+    build_refund,
+    build_sale,
+    build_top_up,
+    receipt_total,
+)
 from .routing import Route, choose_register, register_settings
 
 if TYPE_CHECKING:
@@ -48,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "apply_result",
     "client_for",
+    "create_correction",
     "create_refund",
     "create_sale",
     "create_settlement",
@@ -192,6 +202,25 @@ def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str 
         ),
     )
     return _add(state, plan, _route(state, region, online=online), when=date.today())
+
+
+def create_correction(state: KassaState, shop_order: Any, *, intent: Intent, correction_type: Any,
+                      base_date: date, base_number: str | None = None, register: Any = None) -> Any:
+    """Add a correction receipt for ``shop_order``'s positions (sent at once: a person asked for it)."""
+    try:
+        order = state.adapt(shop_order)
+    except InvalidOrder as exc:
+        return _unbuildable(state, ReceiptKind.CORRECTION, Intent.parse(intent), shop_order, exc)
+    intent = Intent.parse(intent)
+    key = f"{base_date:%Y%m%d}-{base_number or 'self'}-{intent.value}"
+    data = order.to_dict() | {"correction": {"intent": intent.value, "type": str(correction_type),
+                                             "base_date": base_date.isoformat(), "base_number": base_number}}
+    plan = _Plan(ReceiptKind.CORRECTION, intent, order.ref, key, order.region, data,
+                 lambda settings, external_id, callback, cashier: build_correction(
+                     order, settings, external_id=external_id, intent=intent, correction_type=correction_type,
+                     base_date=base_date, base_number=base_number, callback_url=callback, cashier=cashier))
+    route = _route(state, order.region, online=order.is_online, register=register, automatic=False)
+    return _add(state, plan, route, when=base_date)
 
 
 def create_settlement(state: KassaState, shop_order: Any) -> Any:
@@ -382,11 +411,18 @@ def _replan(state: KassaState, receipt: Any) -> _Plan:
             customer, amount, settings, external_id=external_id, callback_url=callback, cashier=cashier)
         return _Plan(kind, Intent.SELL, receipt.order_ref, receipt.event_key, receipt.region, data, build)
     refund_lines = data.pop("refund_lines", None)
+    correction = data.pop("correction", None)
     order = Order.from_dict(data)
     if kind is ReceiptKind.REFUND:
         build = lambda settings, external_id, callback, cashier: build_refund(  # noqa: E731
             order, settings, external_id=external_id, lines=refund_lines, callback_url=callback, cashier=cashier)
         data = data | {"refund_lines": refund_lines}
+    elif kind is ReceiptKind.CORRECTION and correction is not None:
+        build = lambda settings, external_id, callback, cashier: build_correction(  # noqa: E731
+            order, settings, external_id=external_id, intent=Intent.parse(correction["intent"]),
+            correction_type=correction["type"], base_date=date.fromisoformat(correction["base_date"]),
+            base_number=correction["base_number"], callback_url=callback, cashier=cashier)
+        data = data | {"correction": correction}
     elif kind is ReceiptKind.SETTLEMENT:
         from .settlement import settlement_builder
 

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from .contacts import check_inn, normalize_email, normalize_phone
 from .enums import (
+    CorrectionType,
     Intent,
     Measure,
     PaymentMethod,
@@ -47,6 +49,7 @@ __all__ = [
     "ReceiptSettings",
     "RefundLine",
     "TEMPLATE_TAGS",
+    "build_correction",
     "build_refund",
     "build_sale",
     "build_settlement",
@@ -322,7 +325,7 @@ def _payments(payments: Sequence[Payment], total: Decimal, default: PaymentType)
 
 def _receipt(external_id: str, intent: Intent, settings: ReceiptSettings, customer: Customer,
              positions: list[dict[str, Any]], payments: list[dict[str, Any]], cashier: Cashier | None,
-             callback_url: str | None) -> dict[str, Any]:
+             callback_url: str | None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "external_id": external_id, "intent": intent.value, "print": bool(settings.print_receipt),
         "client": _client(customer), "company": _company(settings), "positions": positions, "payments": payments,
@@ -334,6 +337,8 @@ def _receipt(external_id: str, intent: Intent, settings: ReceiptSettings, custom
         payload["internet"] = True
     if callback_url:
         payload["callback_url"] = callback_url
+    if extra:
+        payload.update(extra)
     _final_check(payload)
     return payload
 
@@ -459,6 +464,32 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
         [Payment(_default_type(order), total - prepaid)] if total > prepaid else [])
     return _receipt(external_id, Intent.SELL, settings, order.customer, items,
                     _payments(payments, total, PaymentType.PREPAYMENT), cashier, callback_url)
+
+
+def build_correction(order: Order, settings: ReceiptSettings, *, external_id: str, intent: Intent,
+                     correction_type: CorrectionType, base_date: date, base_number: str | None = None,
+                     callback_url: str | None = None, cashier: Cashier | None = None,
+                     payment_method: PaymentMethod = PaymentMethod.FULL_PAYMENT) -> dict[str, Any]:
+    """A correction receipt (``sellCorrection`` / ``sellReturnCorrection``) with KOMTET v2 ``correction_info``.
+
+    ``correction_type`` is ``self`` (the shop found the mistake) or ``instruction``
+    (the tax office ordered it); ``base_date`` and ``base_number`` name the
+    document it rests on.
+    """
+    intent = Intent.parse(intent)
+    if not intent.is_correction:
+        raise InvalidOrder(f"{intent.value} не является чеком коррекции", field="intent")
+    positions = _positions(order, settings, payment_method)
+    total = sum((p.total for p in positions), Decimal(0))
+    payments = _payments(order.payments, total, _default_type(order))
+    info: dict[str, Any] = {"type": CorrectionType.parse(correction_type).value,
+                            "base_date": base_date.strftime("%d.%m.%Y")}
+    if base_number:
+        info["base_number"] = str(base_number)[:32]
+    payload = _receipt(external_id, intent, settings, order.customer,
+                       [_position_dict(p, payment_method) for p in positions], payments, cashier, callback_url,
+                       extra={"correction_info": info})
+    return payload
 
 
 def build_top_up(customer: Customer, amount: Decimal | int | str, settings: ReceiptSettings, *, external_id: str,

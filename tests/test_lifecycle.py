@@ -153,3 +153,30 @@ def test_vat_change_crossing_its_date(shop, emulator) -> None:
     sent = payloads(emulator)
     assert {p["vat"] for p in sent["sale-9007-1"]["positions"]} == {"20"}
     assert {p["vat"] for p in sent["sale-9008-1"]["positions"]} == {"22"}
+
+
+def test_correction_receipts_of_each_kind(shop, emulator) -> None:
+    from flask_komtet import outbox
+
+    app, db, kassa = shop("sync")
+    emulator.fail_external_ids(r"^correction-9010-.*-sellCorrection-1$", "Ошибка открытия чека")
+    with app.app_context():
+        add_register(db, kassa.models)
+        first = kassa.correct(make_order("9010"), intent="sellCorrection", correction_type="self",
+                              base_date=date(2026, 11, 20))
+        second = kassa.correct(make_order("9010"), intent="sellReturnCorrection", correction_type="instruction",
+                               base_date=date(2026, 11, 21), base_number="ПР-17")
+        db.session.commit()
+        ids = first.external_id, second.external_id
+    wait_for(lambda: state_of(app, db, ids[1]) == "done" and state_of(app, db, ids[0]) == "error")
+    sent = payloads(emulator)
+    assert sent[ids[0]]["intent"] == "sellCorrection"
+    assert sent[ids[0]]["correction_info"] == {"type": "self", "base_date": "20.11.2026"}
+    assert sent[ids[1]]["correction_info"] == {"type": "instruction", "base_date": "21.11.2026", "base_number": "ПР-17"}
+    with app.app_context():
+        state = app.extensions["komtet_kassa"]
+        again = outbox.resend(state, db.session.get(kassa.models.Receipt, first.id))
+        db.session.commit()
+        again_id = again.external_id
+    wait_for(lambda: state_of(app, db, again_id) == "done")
+    assert payloads(emulator)[again_id]["correction_info"] == sent[ids[0]]["correction_info"]
