@@ -17,8 +17,8 @@ from werkzeug.serving import run_simple
 
 from flask_komtet.emulator import KomtetEmulator
 
-from . import create_app, db, kassa
-from .demo import seed
+from . import create_app
+from .demo import install
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,19 +41,15 @@ def main(argv: list[str] | None = None) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{args.db.resolve()}"
     emulator = None
     if not args.no_emulator:
-        emulator = KomtetEmulator(port=args.emulator_port, delay=args.emulator_delay).start()
+        try:
+            emulator = KomtetEmulator(port=args.emulator_port, delay=args.emulator_delay).start()
+        except OSError as exc:
+            raise SystemExit(f"Эмулятор KOMTET не запустился на порту {args.emulator_port}: {exc}. "
+                             "Выберите другой: --emulator-port 0 (любой свободный).") from None
         config["KOMTET_KASSA_API_URL"] = emulator.url
     app = create_app(config)
     try:
-        with app.app_context():
-            if args.reset:
-                db.drop_all()
-            db.create_all()
-            registers = seed(shop_url, registers=emulator is not None)
-            for register in registers:
-                emulator.add_shop(register.shop_id, register.secret, (register.queue_id,),  # type: ignore[union-attr]
-                                  success_url=kassa.state.webhook_url(register.id, "success"),
-                                  failure_url=kassa.state.webhook_url(register.id, "failure"))
+        install(app, shop_url, emulator, reset=args.reset)
         _banner(shop_url, app.config["KOMTET_KASSA_API_URL"], emulator is not None)
         run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     finally:
@@ -68,7 +64,7 @@ def _banner(shop_url: str, api_url: str, emulated: bool) -> None:
     if emulated:
         print("\n  Положите чай в корзину и оплатите заказ: в Москве чек станет «Выполнен» с ФН/ФД/ФП,\n"
               "  в Санкт-Петербурге — «Ожидает ручной отправки», в Новосибирске — «Не отправлен: нет кассы».\n"
-              "  Оплата наличными и возврат — в админке, «Магазин → Заказы», меню «С отмеченными».\n",
+              "  Оплата наличными и возврат — в админке: «Магазин → Заказы», отметьте заказ и выберите действие.\n",
               flush=True)
     else:
         print("\n  Кассы (ShopID, Secret, очередь) вводятся в админке, «Онлайн-кассы».\n", flush=True)

@@ -13,10 +13,12 @@ from typing import Any
 
 from flask_komtet.enums import Measure, PaymentObject, SettlementScheme, TaxSystem
 
+from flask import Flask
+
 from .extensions import db, kassa
 from .models import Coupon, Customer, Product
 
-__all__ = ["DEMO_REGISTERS", "seed"]
+__all__ = ["DEMO_REGISTERS", "install", "seed"]
 
 D = Decimal
 KG, SERVICE = int(Measure.KILOGRAM), PaymentObject.SERVICE.value
@@ -90,3 +92,16 @@ def seed(shop_url: str | None = None, *, registers: bool = True) -> list[Any]:
             result.append(register)
     db.session.commit()
     return result
+
+
+def install(app: Flask, shop_url: str, emulator: Any = None, *, reset: bool = False) -> None:
+    """Create the tables and the demo data; with a ``KomtetEmulator``, also the demo registers and their
+    KOMTET shops in the emulator (with the registers' webhook URLs)."""
+    with app.app_context():
+        if reset:
+            db.drop_all()
+        db.create_all()
+        for register in seed(shop_url, registers=emulator is not None):
+            emulator.add_shop(register.shop_id, register.secret, (register.queue_id,),
+                              success_url=kassa.state.webhook_url(register.id, "success"),
+                              failure_url=kassa.state.webhook_url(register.id, "failure"))

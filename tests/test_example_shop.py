@@ -19,7 +19,7 @@ import requests
 
 from example_shop import create_app, db
 from example_shop.adapter import order_to_komtet
-from example_shop.demo import seed
+from example_shop.demo import install, seed
 from example_shop.formatting import quantity, rub
 from example_shop.models import Coupon, Customer, Order, Product
 from flask_komtet.emulator import KomtetEmulator
@@ -78,18 +78,12 @@ def live(tmp_path: Path) -> Iterator[tuple[Any, KomtetEmulator, str]]:
     with KomtetEmulator(delay=0.05, seed=1) as emulator, LiveServer(late) as server:
         app = create_app(config(tmp_path, KOMTET_KASSA_API_URL=emulator.url, KOMTET_KASSA_PUBLIC_URL=server.url,
                                 KOMTET_KASSA_DISPATCH="thread"))
-        kassa_state = app.extensions["komtet_kassa"]
-        with app.app_context():
-            db.create_all()
-            for register in seed(server.url):
-                emulator.add_shop(register.shop_id, register.secret, (register.queue_id,),
-                                  success_url=kassa_state.webhook_url(register.id, "success"),
-                                  failure_url=kassa_state.webhook_url(register.id, "failure"))
+        install(app, server.url, emulator)
         late.app = app
         try:
             yield app, emulator, server.url
         finally:
-            kassa_state.dispatcher.stop()
+            app.extensions["komtet_kassa"].dispatcher.stop()
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
@@ -284,3 +278,20 @@ def test_the_adapter_gives_the_extension_the_whole_order(tmp_path: Path) -> None
     assert sale.delivery is not None and sale.delivery.name == "Доставка курьером"
     assert sale.discount == Decimal("300.00")
     assert [(p.type.value, p.amount) for p in sale.payments] == [("cash", Decimal("3150.00"))]
+
+
+def test_an_order_paid_from_the_balance_offsets_the_advance(client: Any) -> None:
+    client.post("/cart/add/6", data={"quantity": "2"})
+    page = client.post("/checkout", data={"customer_id": "1", "region": "msk", "delivery": "pickup"})
+    number = page.location.split("/")[-2]
+    client.post("/account/top-up", data={"amount": "3000"})
+    assert "Баланс пополнен" in text(client.post("/account/top-ups/1/pay", data={"outcome": "card"},
+                                                  follow_redirects=True).text)
+    assert "Оплатить с баланса (3 000,00 ₽)" in text(client.get(f"/orders/{number}/pay").text)
+    page = text(client.post(f"/orders/{number}/pay", data={"outcome": "balance"}, follow_redirects=True).text)
+    assert "Оплата прошла" in page and "Анна Смирнова · 500,00 ₽" in page
+    with client.application.app_context():
+        Receipt = client.application.extensions["komtet_kassa"].models.Receipt
+        sale = db.session.scalar(db.select(Receipt).filter_by(order_ref=number, kind="sale"))
+        assert sale.state == "queued", sale.last_error
+        assert [(p["type"], Decimal(str(p["sum"]))) for p in sale.payload["payments"]] == [("prepayment", 2500)]
