@@ -29,13 +29,10 @@ from flask_komtet.enums import Measure, PaymentObject, ReceiptState, VatRate
 
 from .extensions import db, kassa
 from .formatting import moment, rub
-from .models import REGIONS, BalanceTopUp, Coupon, Customer, Order, OrderStatus, Product
+from .models import PAYMENT_TYPES, REGIONS, BalanceTopUp, Coupon, Customer, Order, OrderStatus, Product
 from .receipts import latest_sale, receipts_by_ref
 
 __all__ = ["admin_allowed", "build_admin"]
-
-PAYMENT_TYPES = {"card": "Картой онлайн", "cash": "Наличными на кассе", "balance": "С баланса"}
-
 
 def admin_allowed() -> bool:
     """Who may open the back office (also passed to flask_komtet as ``admin_access``)."""
@@ -166,7 +163,7 @@ class OrderView(ShopModelView):
         "created_at": _time, "paid_at": _time, "refunded_at": _time, "region": _region,
         "total": _money, "discount": _money, "delivery_price": _money, "receipt": _receipt_badge,
         "status": lambda v, c, m, n: m.status_label,
-        "payment_type": lambda v, c, m, n: PAYMENT_TYPES.get(m.payment_type or "", "—"),
+        "payment_type": lambda v, c, m, n: m.payment_label,
         "delivery": lambda v, c, m, n: m.delivery_option.label,
         "items": lambda v, c, m, n: Markup("<br>").join(
             f"{i.name} — {i.quantity.normalize():f} {i.product.unit} × {rub(i.price)}" for i in m.items),

@@ -21,6 +21,7 @@ from .extensions import db
 from .pricing import DELIVERY, line_total, rubles
 
 __all__ = [
+    "PAYMENT_TYPES",
     "REGIONS",
     "BalanceTopUp",
     "Coupon",
@@ -33,6 +34,9 @@ __all__ = [
 
 #: The regions the shop sells in: code → name. Orders are fiscalized by the register of their region.
 REGIONS: dict[str, str] = {"msk": "Москва", "spb": "Санкт-Петербург", "nsk": "Новосибирск"}
+
+#: How an order was paid: online by card, in cash at the counter, or from the customer's balance.
+PAYMENT_TYPES: dict[str, str] = {"card": "Картой онлайн", "cash": "Наличными на кассе", "balance": "С баланса"}
 
 
 def utcnow() -> datetime:
@@ -166,7 +170,7 @@ class Order(db.Model):
     delivery_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     coupon_code: Mapped[str | None] = mapped_column(sa.String(32))
     discount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
-    #: ``card`` (online), ``cash`` (at the counter) or ``balance`` (from the customer's balance).
+    #: A key of ``PAYMENT_TYPES``; ``None`` until paid.
     payment_type: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -194,6 +198,10 @@ class Order(db.Model):
     @property
     def region_name(self) -> str:
         return REGIONS.get(self.region, self.region)
+
+    @property
+    def payment_label(self) -> str:
+        return PAYMENT_TYPES.get(self.payment_type or "", "—")
 
     @property
     def delivery_option(self) -> Any:

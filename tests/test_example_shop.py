@@ -295,3 +295,15 @@ def test_an_order_paid_from_the_balance_offsets_the_advance(client: Any) -> None
         sale = db.session.scalar(db.select(Receipt).filter_by(order_ref=number, kind="sale"))
         assert sale.state == "queued", sale.last_error
         assert [(p["type"], Decimal(str(p["sum"]))) for p in sale.payload["payments"]] == [("prepayment", 2500)]
+
+
+def test_the_back_office_can_be_put_behind_a_password(tmp_path: Path) -> None:
+    app = create_app(config(tmp_path, KOMTET_KASSA_DISPATCH="worker", SHOP_ADMIN_PASSWORD="чай"))
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    assert client.get("/admin/order/").status_code == 401
+    assert client.get("/admin/order/", auth=("admin", "чай")).status_code == 200
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        db.engine.dispose()
