@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
 from .enums import (
@@ -136,6 +136,22 @@ def _define(db: Any) -> Models:
 
         def __str__(self) -> str:
             return self.name or f"Касса {self.id}"
+
+        @validates("name_template")
+        def _check_template(self, key: str, value: str | None) -> str | None:
+            if value:
+                from .receipts import check_name_template
+
+                check_name_template(value)
+            return value or None
+
+        @validates("vat", "next_vat", "delivery_vat")
+        def _check_vat(self, key: str, value: Any) -> str | None:
+            return None if value in (None, "") and key != "vat" else VatRate.parse(value).value
+
+        @validates("tax_system", "next_tax_system")
+        def _check_tax_system(self, key: str, value: Any) -> int | None:
+            return None if value is None and key == "next_tax_system" else int(TaxSystem.parse(value))
 
         def serves(self, region: str | None, *, online: bool) -> bool:
             """Whether this register serves ``region`` (extra regions only for online payments)."""

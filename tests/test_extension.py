@@ -181,3 +181,20 @@ def test_money_is_stored_exactly(make_app) -> None:
         with pytest.raises(Exception, match="two decimal places"):
             db.session.add(Receipt(external_id="y", order_ref="1", intent="sell", total=Decimal("0.001")))
             db.session.flush()
+
+
+def test_register_settings_are_checked_when_saved(make_app) -> None:
+    app, db, _ = make_app()
+    with app.app_context():
+        Register = get_state(app).models.CashRegister
+        register = Register(name="Москва", region="msk", shop_id="s", secret="x", queue_id=1, vat=20, tax_system="УСН доход",
+                            name_template="{legal} за обучение {customer} - {custom_predmet}")
+        assert (register.vat, register.tax_system) == ("20", 1)
+        with pytest.raises(ValueError, match=r"\{client\}"):
+            register.name_template = "{client} за обучение"
+        with pytest.raises(ValueError, match="20%"):
+            register.vat = "18"
+        with pytest.raises(ValueError, match="ЕНВД"):
+            register.tax_system = 3
+        with pytest.raises(ValueError, match="20/120"):
+            register.next_vat = "118"
