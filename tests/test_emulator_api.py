@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
 from decimal import Decimal
 from typing import Any, Iterator
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from flask_komtet.emulator import KomtetEmulator
 from flask_komtet.signing import is_valid_signature, sign
+from tests.live_server import LiveServer
 
 SHOP, SECRET = "shop-1", "secret-1"
 TASK = {"external_id": "e-1", "intent": "sell", "client": {"email": "b@example.com"},
@@ -152,7 +151,7 @@ def test_v1_paths_answer(emu) -> None:
     assert call(emu, "POST", "/queues/1/task", task, version=1).status_code == 200
 
 
-class CallbackReceiver:
+class CallbackReceiver(LiveServer):
     """A tiny HTTP server that records signed callbacks."""
 
     def __init__(self, status: int = 200) -> None:
@@ -164,17 +163,7 @@ class CallbackReceiver:
             self.received.append((request.url, request.get_data(), request.headers.get("X-HMAC-Signature")))
             return Response("OK", status=self.status)
 
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> CallbackReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(app)
 
 
 def test_callbacks_done_and_error_are_signed(emu) -> None:
