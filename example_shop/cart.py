@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterator
-
 from flask import session
 
 from .extensions import db
@@ -65,9 +63,6 @@ class Cart:
         products = {p.id: p for p in db.session.scalars(
             db.select(Product).where(Product.id.in_(ids), Product.is_active))}
         return [CartLine(products[pid], Decimal(self._items[str(pid)])) for pid in ids if pid in products]
-
-    def __iter__(self) -> Iterator[CartLine]:
-        return iter(self.lines())
 
     def __len__(self) -> int:
         """Positions in the cart (a weight counts as one)."""

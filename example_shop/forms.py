@@ -9,7 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from .models import REGIONS
+from .extensions import db
+from .models import REGIONS, Coupon
 from .pricing import DELIVERY
 
 __all__ = ["ButtonForm", "CheckoutForm", "QuantityForm", "TopUpForm"]
@@ -37,10 +38,17 @@ class CheckoutForm(FlaskForm):
     address = StringField("Адрес доставки", validators=[Optional(), Length(max=256)])
     coupon = StringField("Купон", validators=[Optional(), Length(max=32)])
 
+    found_coupon: Coupon | None = None
+
     def validate(self, extra_validators: Any = None) -> bool:
-        """Field rules, then the ones that depend on other fields."""
+        """Field rules, then the ones that depend on other fields or on the database."""
         valid = super().validate(extra_validators)
         missing = []
+        code = (self.coupon.data or "").strip().upper()
+        if code:
+            self.found_coupon = db.session.scalar(db.select(Coupon).filter_by(code=code, is_active=True))
+            if self.found_coupon is None:
+                missing.append((self.coupon, "Такого купона нет"))
         if self.customer_id.data == 0 and not (self.name.data or "").strip():
             missing.append((self.name, "Как к вам обращаться?"))
         if self.customer_id.data == 0 and not (self.email.data or self.phone.data):

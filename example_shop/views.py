@@ -96,17 +96,11 @@ def checkout() -> str | Response:
     form.customer_id.choices = {"0": "Я новый покупатель"} | {str(c.id): str(c) for c in customers}
     if request.method == "GET" and (customer := current_customer()):
         form.customer_id.data, form.region.data = customer.id, customer.region
-    coupon = None
     if form.validate_on_submit():
-        code = (form.coupon.data or "").strip().upper()
-        coupon = db.session.scalar(db.select(Coupon).filter_by(code=code, is_active=True)) if code else None
-        if code and coupon is None:
-            form.coupon.errors = [*form.coupon.errors, "Такого купона нет"]
-        else:
-            order = _place_order(form, lines, coupon)
-            cart.clear()
-            session["customer_id"] = order.customer_id
-            return redirect(url_for("account.pay_order", number=order.number))
+        order = _place_order(form, lines, form.found_coupon)
+        cart.clear()
+        session["customer_id"] = order.customer_id
+        return redirect(url_for("account.pay_order", number=order.number))
     return render_template("checkout.html", form=form, lines=lines, subtotal=sum(line.total for line in lines))
 
 
