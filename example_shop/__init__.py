@@ -70,12 +70,12 @@ def _layout() -> dict[str, Any]:
 
 
 @click.command("init-db")
-@click.option("--demo", is_flag=True, help="add the demo catalogue, customers and coupons")
+@click.option("--demo", is_flag=True, help="add the demo catalogue, customers and coupons (no registers)")
 def init_db_command(demo: bool) -> None:
-    """Create the tables (and the demo data)."""
+    """Create the tables (and the demo data; the demo registers come only with the emulator)."""
     db.create_all()
     if demo:
         from .demo import seed
 
-        seed()
+        seed(registers=False)
     click.echo("Готово.")
