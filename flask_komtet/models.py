@@ -215,7 +215,8 @@ def _define(db: Any) -> Models:
 
         @property
         def payload(self) -> dict[str, Any] | None:
-            return json.loads(self.payload_json) if self.payload_json else None
+            """The payload as sent, amounts as exact ``Decimal``."""
+            return json.loads(self.payload_json, parse_float=Decimal) if self.payload_json else None
 
         @property
         def fiscal_data(self) -> dict[str, Any] | None:

@@ -235,7 +235,8 @@ def _route(state: KassaState, region: str | None, *, online: bool, register: Any
     if register is not None:
         return Route(register, False, f"Касса «{register.name}» (№{register.id}): {why or 'выбрана вручную'}")
     registers = state.session.scalars(sa.select(state.models.CashRegister)).all()
-    return choose_register(registers, region, online=online, automatic=automatic)
+    return choose_register(registers, region, online=online, automatic=automatic,
+                           labels=dict(state.config.region_choices()))
 
 
 def _latest(session: Session, state: KassaState, kind: ReceiptKind, order_ref: str, event_key: str) -> Any:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
 from .receipts import ReceiptSettings
@@ -37,9 +37,14 @@ class Route:
 
 
 def choose_register(
-    registers: Iterable[Any], region: str | None, *, online: bool, automatic: bool = True
+    registers: Iterable[Any], region: str | None, *, online: bool, automatic: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Route:
-    """Pick the register for an order of ``region`` (see the module docstring for the rule)."""
+    """Pick the register for an order of ``region`` (see the module docstring for the rule).
+
+    ``labels`` (region code → name, from ``KOMTET_KASSA_REGIONS``) make the reasons readable.
+    """
+    name = (labels or {}).get(region or "", region)
     active = sorted((r for r in registers if r.is_active), key=lambda r: r.id)
     if region is None:
         if len(active) == 1:
@@ -47,7 +52,7 @@ def choose_register(
         return Route(None, False, "У заказа не указан регион, а активных касс несколько (или ни одной)")
     primary = [r for r in active if r.region == region]
     extra = [r for r in active if online and region in (r.extra_regions or [])]
-    for tier, why in ((primary, f"основной регион «{region}»"), (extra, f"дополнительный регион «{region}» для онлайн-оплат")):
+    for tier, why in ((primary, f"основной регион «{name}»"), (extra, f"дополнительный регион «{name}» для онлайн-оплат")):
         if not tier:
             continue
         if automatic:
@@ -56,8 +61,8 @@ def choose_register(
                 return _route(auto[0], automatic, why)
         return _route(tier[0], automatic, why)
     if not online and any(region in (r.extra_regions or []) for r in active):
-        return Route(None, False, f"Нет кассы для региона «{region}»: дополнительные регионы обслуживаются только при онлайн-оплате")
-    return Route(None, False, f"Нет активной кассы для региона «{region}»")
+        return Route(None, False, f"Нет кассы для региона «{name}»: дополнительные регионы обслуживаются только при онлайн-оплате")
+    return Route(None, False, f"Нет активной кассы для региона «{name}»")
 
 
 def _route(register: Any, automatic: bool, why: str) -> Route:

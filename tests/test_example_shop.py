@@ -181,7 +181,7 @@ def test_the_whole_story_over_http(live: tuple[Any, KomtetEmulator, str]) -> Non
     nsk = checkout(browser, app, "nsk")
     page = pay(browser, nsk)
     assert "Не отправлен" in page
-    assert re.search(r"Причина: Нет активной кассы для региона «nsk»", page), page
+    assert re.search(r"Причина: Нет активной кассы для региона «Новосибирск»", page), page
 
     # The back office: every order's receipt state in one list.
     admin = Browser(url)

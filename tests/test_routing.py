@@ -105,3 +105,8 @@ def test_external_ids_are_deterministic(args, expected) -> None:
 def test_long_external_ids_are_hashed_under_128() -> None:
     external_id = make_external_id("", "sale", "x" * 200, "", 1)
     assert len(external_id) <= 128 and external_id.startswith("sale-") and external_id.endswith("-1")
+
+
+def test_reasons_use_region_labels() -> None:
+    route = choose_register([Reg(1, "msk")], "nsk", online=True, labels={"nsk": "Новосибирск"})
+    assert route.reason == "Нет активной кассы для региона «Новосибирск»"
