@@ -186,10 +186,10 @@ class EmulatorServer:
             return
         faults = self.state.faults
         body = json.dumps(task.info(), ensure_ascii=False).encode()
-        if self.state.roll(faults.callback_loss_rate):
+        if self.state.roll(faults.callback_loss_rate, "callback_lost"):
             self._record(task, url, "lost", 0, body)
             return
-        copies = 2 if self.state.roll(faults.callback_duplicate_rate) else 1
+        copies = 2 if self.state.roll(faults.callback_duplicate_rate, "callback_duplicated") else 1
         for copy in range(copies):
             delay = self.state.uniform(faults.callback_delay)
             if faults.callback_reorder:
@@ -226,9 +226,9 @@ class EmulatorServer:
         faults = self.state.faults
         if faults.latency:
             time.sleep(faults.latency)
-        if self.state.roll(faults.drop_rate):
+        if self.state.roll(faults.drop_rate, "dropped"):
             self._drop(environ)
-        if self.state.roll(faults.error_rate):
+        if self.state.roll(faults.error_rate, "error_500"):
             return _error(start_response, 500, "SRV00", "Внутренняя ошибка", "Сервис временно недоступен")
         method = environ["REQUEST_METHOD"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -272,7 +272,7 @@ class EmulatorServer:
         outcome = self._create(shop, queue_id, document, body, version)
         if isinstance(outcome, tuple):
             return _error(start_response, 422, outcome[0], "Ошибка валидации", outcome[1])
-        if self.state.roll(faults.accept_then_timeout_rate):
+        if self.state.roll(faults.accept_then_timeout_rate, "accepted_then_timeout"):
             time.sleep(faults.accept_then_timeout_delay)
             self._drop(environ)
         return _ok(start_response, outcome)

@@ -110,14 +110,19 @@ class EmulatorState:
         self.by_external_id: dict[tuple[str, str], int] = {}
         self.submissions: Counter[tuple[str, str]] = Counter()
         self.callbacks: list[CallbackRecord] = []
+        self.injected: Counter[str] = Counter()  # faults that fired, by kind
         self.fail_rules: list[tuple[re.Pattern[str], str]] = []
         self._ids = itertools.count(1)
 
-    def roll(self, rate: float) -> bool:
+    def roll(self, rate: float, kind: str = "") -> bool:
+        """Whether a fault of ``rate`` fires now (counted under ``kind``)."""
         if rate <= 0:
             return False
         with self.lock:
-            return self.random.random() < rate
+            fired = self.random.random() < rate
+            if fired and kind:
+                self.injected[kind] += 1
+            return fired
 
     def uniform(self, value: float | tuple[float, float]) -> float:
         if isinstance(value, tuple):
