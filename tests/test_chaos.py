@@ -101,21 +101,28 @@ def test_chaos(postgres_url: str) -> None:
             deadline = time.monotonic() + 60
             while not settled() and time.monotonic() < deadline:
                 time.sleep(0.5)
-            rows = db.session.execute(sa.select(Receipt.external_id, Receipt.state)).all()
+            rows = db.session.execute(sa.select(Receipt.external_id, Receipt.state, Receipt.task_id)).all()
         for sender in senders:
             sender.send_signal(signal.SIGKILL)
             sender.wait()
 
     accepted = Counter(t.external_id for t in emu.tasks())
-    by_id = dict(rows)
+    by_id = {external_id: state for external_id, state, _ in rows}
+    unknown_task = {external_id for external_id, _, task_id in rows if task_id is None}
+    never_heard = {e for e in by_id if all(c.status == "lost" for c in emu.callbacks() if c.external_id == e)}
     expected_errors = {f"sale-{ref}-1" for ref in refs if ref.endswith("7")}
     report = (f"orders={ORDERS} duplicated_signals={len(duplicated)} senders={SENDERS} kills={kills} "
               f"submissions={sum(emu.state.submissions.values())} callbacks={len(emu.callbacks())} "
-              f"faults={dict(emu.state.injected)} "
-              f"states={Counter(by_id.values())}")
+              f"faults={dict(emu.state.injected)} states={Counter(by_id.values())}")
+    waiting = {e for e, s in by_id.items() if s == "sent"}
+    report += f" doubles={sum(n - 1 for n in accepted.values())} lost={ORDERS - len(accepted)} awaiting_reconciliation={len(waiting)}"
     print("\nchaos:", report)
     assert emu.state.injected["error_500"] and emu.state.injected["callback_lost"], report  # the chaos happened
     assert len(by_id) == ORDERS, report                                   # nothing lost, nothing doubled in the shop
     assert set(accepted) == set(by_id) and set(accepted.values()) == {1}, report  # one accepted task per order
-    assert {e for e, s in by_id.items() if s == "error"} == expected_errors, report
-    assert all(s == "done" for e, s in by_id.items() if e not in expected_errors), report
+    # KOMTET has no look-up by external id: a receipt whose task id no sender could learn (killed after KOMTET
+    # accepted it, then "already exists") and whose every callback was lost can only wait in "sent" for
+    # reconciliation. Everything else is final, with the right outcome.
+    assert waiting <= (unknown_task & never_heard), report
+    assert {e for e, s in by_id.items() if s == "error"} == expected_errors - waiting, report
+    assert all(s == "done" for e, s in by_id.items() if e not in expected_errors | waiting), report
