@@ -1,12 +1,76 @@
-"""flask-admin views for cash registers and receipts (in Russian)."""
+"""flask-admin screens for the shop's manager, in Russian with the terms of KOMTET's own help pages.
+
+``kassa.init_app(app, db=db, admin=admin)`` adds three views to the host's
+``Admin`` (flask-admin ≥ 2.1), under the menu category
+``KOMTET_KASSA_ADMIN_CATEGORY`` («Онлайн-кассы»):
+
+================  =============================  ===============================================
+Endpoint          Menu item                      What it does
+================  =============================  ===============================================
+komtet_registers  «Онлайн-кассы»                 cash registers: list, form, webhook URLs with
+                                                 «Копировать», «Проверить очередь»
+komtet_receipts   «Чеки»                         receipts: states, filters, search, details,
+                                                 «Отправить сейчас», «Повторить отправку»,
+                                                 «Обновить состояние», «Оформить возврат»
+komtet_fiscalize  «Фискализировать заказ»        a receipt by hand, previewed before it is sent
+================  =============================  ===============================================
+
+Access
+------
+Who may open these views is decided, in this order, by:
+
+1. ``admin_access``, a ``() -> bool`` callable given to ``KomtetKassa(...)`` or
+   ``init_app(..., admin_access=...)``, e.g. ``lambda: current_user.is_admin``;
+2. otherwise the host Admin's own rule: ``admin.index_view.is_accessible()``
+   (so an ``AdminIndexView`` subclass that checks the login guards these
+   screens too).
+
+A refused request gets the host index view's ``inaccessible_callback`` (a
+redirect to the login page, a 401 prompt…), flask-admin's default being 403.
+
+CSRF
+----
+Every form and every action button posts a CSRF token (flask-admin's
+``SecureForm``, bound to the session), so the app needs a ``SECRET_KEY``. The
+Secret of a cash register is write-only: it is never rendered, listed,
+exported or shown on a details page.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["add_admin_views"]
+from flask import Blueprint, message_flashed
+
+from .admin_base import translate_flashes
+from .admin_fiscalize import FiscalizeView
+from .admin_receipts import ReceiptView
+from .admin_registers import CashRegisterView
+
+if TYPE_CHECKING:
+    from .extension import KassaState
+
+__all__ = ["ENDPOINTS", "add_admin_views"]
+
+ENDPOINTS = {"registers": "komtet_registers", "receipts": "komtet_receipts", "fiscalize": "komtet_fiscalize"}
+_TEMPLATES = "komtet_kassa_admin_templates"
 
 
-def add_admin_views(admin: Any, state: Any) -> list[Any]:
-    """Add the extension's views to the host's ``Admin``; returns them."""
-    return []
+def add_admin_views(admin: Any, state: KassaState) -> list[Any]:
+    """Add the extension's views (new instances, bound to ``state``) to ``admin``; returns them."""
+    app = state.app
+    if _TEMPLATES not in app.blueprints:
+        app.register_blueprint(Blueprint(_TEMPLATES, __name__, template_folder="templates"))
+    category = state.config.admin_category
+    fiscalize = FiscalizeView(state, name="Фискализировать заказ", category=category,
+                              endpoint=ENDPOINTS["fiscalize"])
+    fiscalize.receipts_endpoint = ENDPOINTS["receipts"]
+    views = [
+        CashRegisterView(state, name="Онлайн-кассы", category=category, endpoint=ENDPOINTS["registers"]),
+        ReceiptView(state, name="Чеки", category=category, endpoint=ENDPOINTS["receipts"]),
+        fiscalize,
+    ]
+    for view in views:
+        admin.add_view(view)
+    message_flashed.connect(translate_flashes(set(ENDPOINTS.values())), app, weak=False)
+    return views
