@@ -59,7 +59,13 @@ _FLASHED = (
     "Failed to create record. %(error)s", "Failed to update record. %(error)s",
     "Failed to delete record. %(error)s", "Failed to perform action. %(error)s", "Integrity error. %(message)s",
 )
-_FLASH_PREFIXES = sorted(((m.split("%(")[0], ru_gettext(m).split("%(")[0]) for m in _FLASHED),
+# What flask-admin's catalogue leaves untranslated.
+_OWN = {
+    "Failed to create record.": "Запись не создана: исправьте ошибки в форме.",
+    "Failed to save record.": "Запись не сохранена: исправьте ошибки в форме.",
+    "Failed to perform action. %(error)s": "Действие не выполнено: %(error)s",
+}
+_FLASH_PREFIXES = sorted(((m.split("%(")[0], (_OWN.get(m) or ru_gettext(m)).split("%(")[0]) for m in _FLASHED),
                          key=lambda pair: -len(pair[0]))
 
 
@@ -130,8 +136,8 @@ class KassaView:
         return super().render(template, **kwargs)  # type: ignore[misc]
 
     def csrf_form(self) -> ActionForm:
-        """A CSRF-only form for the view's POST buttons."""
-        return ActionForm()
+        """A CSRF-only form for the view's POST buttons (bound to the posted data on POST)."""
+        return ActionForm(request.form if request.method == "POST" else None)
 
 
 # -- formatters (one of each) -----------------------------------------------------------

@@ -37,8 +37,8 @@ from .orders import Payment
 
 __all__ = ["FiscalizeView", "field_name"]
 
-PAYMENTS = [("cash", "Наличными на кассе"), ("card", "Картой на кассе (терминал)"),
-            ("order", "Как в заказе (оплата на сайте)")]
+PAYMENTS = {"cash": "Наличными на кассе", "card": "Картой на кассе (терминал)",
+            "order": "Как в заказе (оплата на сайте)"}
 
 _ROOTS = {"lines": "позиция", "delivery": "доставка", "customer": "покупатель", "payments": "оплата",
           "refund_lines": "строка возврата", "register": "касса", "order": "заказ", "region": "регион",
@@ -68,7 +68,7 @@ def field_name(path: str) -> str:
 class FiscalizeForm(RussianSecureForm):
     order_ref = StringField("Номер заказа", [validators.InputRequired("Укажите номер заказа")],
                             filters=[lambda v: v.strip() if isinstance(v, str) else v])
-    register = SelectField("Касса", choices=[], validate_choice=True)
+    register = SelectField("Касса", choices={}, validate_choice=True)
     payment = SelectField("Оплата", choices=PAYMENTS, default="cash")
 
 
@@ -84,7 +84,7 @@ class FiscalizeView(KassaView, BaseView):
         rows = self.kassa_state.session.execute(
             sa.select(CashRegister.id, CashRegister.name).where(CashRegister.is_active.is_(True))
             .order_by(CashRegister.id))
-        form.register.choices = [("", "По региону заказа")] + [(str(id_), name) for id_, name in rows]
+        form.register.choices = {"": "По региону заказа"} | {str(id_): name for id_, name in rows}
         return form
 
     @expose("/", methods=("GET", "POST"))

@@ -61,7 +61,7 @@ class _EnumField(SelectField):
     """A select of an enum's current values; an obsolete value posted anyway gets the enum's message."""
 
     def __init__(self, label: str, enum: Any, *, optional: bool = False, blank: str = "—", **kwargs: Any) -> None:
-        choices = ([("", blank)] if optional else []) + [(str(v), text) for v, text in enum.choices()]
+        choices = ({"": blank} if optional else {}) | {str(v): text for v, text in enum.choices()}
         super().__init__(label, choices=choices, validate_choice=False, **kwargs)
         self.enum, self.optional = enum, optional
 
@@ -73,12 +73,14 @@ class _EnumField(SelectField):
             if not self.optional:
                 raise validators.StopValidation(REQUIRED)
             return
+        if self.data in self.choices:
+            return
         try:
             self.enum.parse(self.data)
         except ValueError as exc:
-            raise validators.StopValidation(str(exc)) from None
-        if self.data not in {value for value, _ in self.choices}:
-            raise validators.StopValidation("Выберите значение из списка")
+            obsolete = not str(exc).startswith(f"{self.enum.__name__}: unknown value")
+            raise validators.StopValidation(str(exc) if obsolete else "Выберите значение из списка") from None
+        raise validators.StopValidation("Выберите значение из списка")
 
     def populate_obj(self, obj: Any, name: str) -> None:
         value: Any = self.data or None
@@ -241,8 +243,8 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
             super().__init__(*args, **kwargs)
             if has_regions:
                 choices = state.config.region_choices()
-                self.region.choices = [("", "— выберите регион —")] + choices
-                self.extra_regions.choices = choices
+                self.region.choices = {"": "— выберите регион —"} | dict(choices)
+                self.extra_regions.choices = dict(choices)
 
         def validate(self, extra_validators: Any = None) -> bool:
             ok = super().validate(extra_validators)

@@ -58,7 +58,7 @@ class CashRegisterView(KassaView, ModelView):
     can_export = False
     page_size = 50
     column_list = ("name", "region", "shop_id", "queue_id", "tax_system", "vat", "auto_fiscalize", "is_active",
-                   "webhooks")
+                   "queue_state", "webhooks")
     column_details_list = (
         "name", "region", "shop_id", "queue_id", "tax_system", "vat", "delivery_vat", "next_tax_system",
         "next_vat", "tax_change_date", "payment_method", "payment_object", "top_up_payment_method",
