@@ -57,8 +57,9 @@ class CashRegisterView(KassaView, ModelView):
     can_view_details = True
     can_export = False
     page_size = 50
+    #: The webhook URLs get a full-width line under each register (see registers_list.html).
     column_list = ("name", "region", "shop_id", "queue_id", "tax_system", "vat", "auto_fiscalize", "is_active",
-                   "queue_state", "webhooks")
+                   "queue_state")
     column_details_list = (
         "name", "region", "shop_id", "queue_id", "tax_system", "vat", "delivery_vat", "next_tax_system",
         "next_vat", "tax_change_date", "payment_method", "payment_object", "top_up_payment_method",
@@ -89,12 +90,19 @@ class CashRegisterView(KassaView, ModelView):
     column_searchable_list = ("name", "region", "shop_id")
     column_default_sort = ("id", False)
 
+    #: Shorter headings for the list's narrow columns (the details page keeps the full names).
+    list_labels = {"tax_system": "СНО", "vat": "НДС", "auto_fiscalize": "Автофискализация",
+                   "is_active": "Включена"}
+
     def __init__(self, state: Any, **kwargs: Any) -> None:
         self.form = register_form_class(state)
         self.column_formatters = self._formatters()
         super().__init__(state, state.models.CashRegister, state.db, **kwargs)
 
     # -- list and details --------------------------------------------------------------
+
+    def get_list_columns(self) -> list[tuple[Any, str]]:
+        return [(name, self.list_labels.get(name, label)) for name, label in super().get_list_columns()]
 
     def _region(self, view: Any, context: Any, model: Any, name: str) -> Markup:
         labels = dict(self.kassa_state.config.region_choices())
@@ -118,10 +126,22 @@ class CashRegisterView(KassaView, ModelView):
                 'Копировать</button></div>').format(title, url, url))
         return Markup("").join(rows)
 
-    def _queue(self, view: Any, context: Any, model: Any, name: str) -> str:
-        if not model.queue_state:
-            return "не проверялась"
-        return f"{_QUEUE_STATES.get(model.queue_state, model.queue_state)} ({format_moment(model.queue_checked_at)})"
+    def webhooks(self, model: Any) -> Markup:
+        """The success and failure URLs with their copy buttons."""
+        return self._webhooks(self, None, model, "webhooks")
+
+    def _queue(self, view: Any, context: Any, model: Any, name: str) -> Markup:
+        """The last known queue state and the «Проверить очередь» button."""
+        if model.queue_state:
+            known = f"{_QUEUE_STATES.get(model.queue_state, model.queue_state)} ({format_moment(model.queue_checked_at)})"
+        else:
+            known = "не проверялась"
+        return Markup(
+            '<div class="small">{}</div><form method="POST" action="{}" class="komtet-post">{}'
+            '<input type="hidden" name="id" value="{}"><input type="hidden" name="next" value="{}">'
+            '<button type="submit" class="btn btn-sm btn-outline-secondary py-0">Проверить очередь</button></form>'
+        ).format(known, self.get_url(".check_queue_view"), self.csrf_form().csrf_token, model.id,
+                 request.full_path)
 
     def _formatters(self) -> dict[str, Any]:
         moment = lambda v, c, m, n: format_moment(getattr(m, n))  # noqa: E731
