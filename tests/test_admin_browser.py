@@ -175,9 +175,14 @@ def test_manager_creates_a_register_and_watches_a_paid_order_reach_done(browser:
     success, failure = f"{url}/komtet/1/success", f"{url}/komtet/1/failure"
     assert success in page and failure in page
     assert SHOP_SECRET not in driver.page_source
+    driver.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
     copy = driver.find_element(By.CSS_SELECTOR, f'.komtet-copy[data-copy="{success}"]')
     copy.click()
     wait_until(lambda: copy.text == "Скопировано", what="the copy button's confirmation")
+    copied = driver.execute_async_script(
+        "var done = arguments[0]; navigator.clipboard.readText().then(done, function (e) { done(String(e)); });")
+    assert copied == success
     shot(driver, "admin-registers")
 
     # 3. A buyer pays an order in the example shop.
