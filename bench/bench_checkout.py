@@ -15,28 +15,49 @@ Run: python bench/bench_checkout.py
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import statistics
+import subprocess
 import tempfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable, Iterator
 
-import _common  # noqa: F401
+import _common
+import sqlalchemy as sa
 from _common import EmulatorProcess, interleaved
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_komtet import Customer, KomtetKassa, Order, OrderLine, signals
 from flask_komtet.models import Kopecks
+from tests.live_server import LiveServer
 
 LIMIT = 1.3
 LINES = 20
 ORDERS = 400
+WARM_UP = 40
+
+
+def database_url(tmp: Path, name: str) -> str:
+    """A fresh database per variant: a SQLite file, or one on the PostgreSQL server of ``scripts/postgres``."""
+    if os.environ.get("BENCH_DATABASE", "sqlite") == "sqlite":
+        return f"sqlite:///{tmp / name}.sqlite"
+    server = subprocess.run([str(_common.ROOT / "scripts" / "postgres"), "start"], capture_output=True, text=True,
+                            check=True).stdout.strip().splitlines()[-1]
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name}"))
+        connection.execute(sa.text(f"CREATE DATABASE bench_{name}"))
+    engine.dispose()
+    return server.rsplit("/", 1)[0] + f"/bench_{name}"
 
 
 def make_shop(tmp: Path, name: str, emulator_url: str, variant: str) -> tuple[Flask, list[int]]:
     app = Flask(name)
-    app.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / name}.sqlite", KOMTET_KASSA_API_URL=emulator_url,
+    app.config.update(SQLALCHEMY_DATABASE_URI=database_url(tmp, name), KOMTET_KASSA_API_URL=emulator_url,
                       KOMTET_KASSA_PUBLIC_URL="http://127.0.0.1:9", KOMTET_KASSA_DISPATCH=os.environ.get("BENCH_DISPATCH", "thread"))
     db = SQLAlchemy(app)
 
@@ -113,41 +134,58 @@ def make_shop(tmp: Path, name: str, emulator_url: str, variant: str) -> tuple[Fl
     return app, ids
 
 
+@contextlib.contextmanager
+def _transport(app: Flask) -> Iterator[Callable[[str], int]]:
+    """``post(path) -> status``: over real HTTP (a threaded werkzeug server, keep-alive) or Flask's test client."""
+    if os.environ.get("BENCH_TRANSPORT", "http") == "client":
+        client = app.test_client()
+        yield lambda path: client.post(path).status_code
+        return
+    with LiveServer(app) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+
+        def post(path: str) -> int:
+            connection.request("POST", path, body=b"", headers={"Content-Length": "0"})
+            response = connection.getresponse()
+            response.read()
+            return response.status
+
+        yield post
+        connection.close()
+
+
 def main() -> None:
     variants = ("bare", "komtet", "sdk-sync")
-    with tempfile.TemporaryDirectory() as tmp, EmulatorProcess("bench:secret:1", delay=0.05) as emulator:
+    where = f"{os.environ.get('BENCH_DATABASE', 'sqlite')}, {os.environ.get('BENCH_TRANSPORT', 'http')}"
+    with tempfile.TemporaryDirectory() as tmp, EmulatorProcess("bench:secret:1", delay=0.05) as emulator, \
+            contextlib.ExitStack() as stack:
         shops = {v: make_shop(Path(tmp), v.replace("-", "_"), emulator.url, v) for v in variants}
-        clients = {v: shops[v][0].test_client() for v in variants}
+        post = {v: stack.enter_context(_transport(shops[v][0])) for v in variants}
         queues = {v: iter(shops[v][1]) for v in variants}
 
-        def request(variant: str):
+        def request(variant: str) -> Callable[[], None]:
             def call() -> None:
-                assert clients[variant].post(f"/orders/{next(queues[variant])}/pay").status_code == 200
+                assert post[variant](f"/orders/{next(queues[variant])}/pay") == 200
             return call
 
         for v in variants:  # warm up
-            for _ in range(20):
+            for _ in range(WARM_UP):
                 request(v)()
-        samples = interleaved({v: request(v) for v in variants}, rounds=ORDERS - 40)
+        samples = interleaved({v: request(v) for v in variants}, rounds=ORDERS - WARM_UP)
         medians = {v: statistics.median(s) * 1000 for v, s in samples.items()}
         app = shops["komtet"][0]
         with app.app_context():
             Receipt = app.extensions["komtet_kassa"].models.Receipt
             states = dict(app.extensions["komtet_kassa"].db.session.execute(
-                Receipt.__table__.select().with_only_columns(Receipt.state, _common_count()).group_by(Receipt.state)
-            ).all())
+                sa.select(Receipt.state, sa.func.count()).group_by(Receipt.state)).all())
+            app.extensions["komtet_kassa"].db.engine.dispose()
+    print(f"  {ORDERS - WARM_UP} requests per variant, round-robin ({where})")
     for v in variants:
-        print(f"  {v:>8}: {medians[v]:.2f} ms median per 'mark paid' request ({len(samples[v])} requests)")
-    print(f"  receipts queued by the komtet variant: {states}")
+        print(f"  {v:>8}: {medians[v]:.2f} ms median per 'mark paid' request")
+    print(f"  receipts of the komtet variant: {states}")
     print(f"  sending synchronously with the SDK costs {medians['sdk-sync'] / medians['bare']:.2f}x the bare request")
     ratio = medians["komtet"] / medians["bare"]
     print(f"checkout with flask_komtet: {ratio:.2f}x the bare request (limit {LIMIT}x)")
-
-
-def _common_count():
-    import sqlalchemy as sa
-
-    return sa.func.count()
 
 
 if __name__ == "__main__":

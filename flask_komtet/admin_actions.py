@@ -183,6 +183,7 @@ def _chosen_lines(form: Mapping[str, str], rows: list[dict[str, Any]]) -> list[A
 
 def refund(state: KassaState, receipt: Any, form: Mapping[str, str]) -> Outcome:
     """«Оформить возврат»: ``form["scope"]`` is ``"all"`` or ``"lines"`` with ``qty_<index>`` fields."""
+    from . import outbox
 
     def operation() -> Outcome:
         if not can_refund(receipt):
@@ -191,7 +192,7 @@ def refund(state: KassaState, receipt: Any, form: Mapping[str, str]) -> Outcome:
         order = stored_order(receipt)
         lines = None if form.get("scope", "all") == "all" else _chosen_lines(form, refund_lines_form(receipt))
         new = state.kassa.refund(order, lines=lines)
-        existed = new not in state.session.new
+        existed = not outbox.added_in_this_transaction(state.session, new)
         state.session.commit()
         if existed:
             return Outcome(False, f"Такой возврат уже оформлен: чек {new.external_id} ({new.state_label})", new)

@@ -26,6 +26,10 @@ __all__ = [
 ]
 
 
+_PARSED: dict[tuple[type, type, Any], Any] = {}  # (enum, type, input) -> member, for the hot paths
+_PARSED_MAX = 4096
+
+
 class _Labeled(Enum):
     """An enum whose members are declared as ``(wire value, Russian label)``."""
 
@@ -50,6 +54,16 @@ class _Labeled(Enum):
         """Return the member for ``value`` (member, wire value or label)."""
         if isinstance(value, cls):
             return value
+        key = (cls, type(value), value) if type(value) in (int, str) else None
+        member = _PARSED.get(key) if key is not None else None
+        if member is None:
+            member = cls._parse(value)
+            if key is not None and len(_PARSED) < _PARSED_MAX:
+                _PARSED[key] = member
+        return member
+
+    @classmethod
+    def _parse(cls, value: Any) -> Self:
         obsolete = cls._obsolete_message(value)
         if obsolete:
             raise ValueError(obsolete)
@@ -119,10 +133,8 @@ class VatRate(str, _Labeled):
         return 0 if self is VatRate.NO else int(self.plain.value)
 
     @classmethod
-    def parse(cls, value: Any) -> VatRate:
+    def _parse(cls, value: Any) -> VatRate:
         """Accept ``20``, ``"20"``, ``"20%"``, ``0.2``, ``"20/120"``, ``"no"``, ``None`` (no VAT)."""
-        if isinstance(value, cls):
-            return value
         if value is None:
             return cls.NO
         text = str(value).strip().lower().replace(" ", "").replace("%", "").replace("ндс", "")
@@ -141,7 +153,7 @@ class VatRate(str, _Labeled):
                 text = str(int(number))
         if text in {"18", "118"}:
             return _refuse_vat18(text)
-        return super().parse(text)
+        return super()._parse(text)
 
     @classmethod
     def _obsolete_message(cls, value: Any) -> str | None:

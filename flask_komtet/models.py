@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
 from .enums import (
@@ -29,12 +30,45 @@ from .enums import (
     VatRate,
 )
 
-__all__ = ["Kopecks", "Models", "get_models", "utcnow"]
+__all__ = ["Kopecks", "Models", "get_models", "insert_persistent", "utcnow"]
 
 
 def utcnow() -> datetime:
     """Naive UTC now: what every timestamp column stores."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+_SKIP_DUPLICATE = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def insert_persistent(session: Session, obj: Any) -> bool:
+    """INSERT a new ``obj`` in ``session``'s transaction with one statement and attach it as loaded.
+
+    Cheaper than the unit of work for the rows written in the shop's request.
+    A row that would break a unique key is skipped (``False``; ``obj`` stays
+    transient), so concurrent duplicates never abort the shop's transaction.
+    """
+    table = type(obj).__table__
+    loaded = sa.inspect(obj).dict
+    values = {c.key: loaded[c.key] for c in table.columns if loaded.get(c.key) is not None}
+    connection = session.connection()
+    make_insert = _SKIP_DUPLICATE.get(connection.dialect.name)
+    if make_insert is not None:
+        row = connection.execute(make_insert(table).on_conflict_do_nothing().returning(table.c.id), values).first()
+    else:  # other databases: a savepoint keeps the shop's transaction usable after a duplicate
+        try:
+            with session.begin_nested():
+                row = connection.execute(sa.insert(table).returning(table.c.id), values).first()
+        except sa.exc.IntegrityError:
+            row = None
+    if row is None:
+        return False
+    for column in table.columns:
+        setattr(obj, column.key, loaded.get(column.key))
+    obj.id = row[0]
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return True
 
 
 class Kopecks(TypeDecorator[Decimal]):
@@ -165,7 +199,7 @@ def _define(db: Any) -> Models:
         __tablename__ = "komtet_receipt"
         __table_args__ = (
             sa.Index("ix_komtet_receipt_due", "state", "next_attempt_at"),
-            sa.Index("ix_komtet_receipt_order", "order_ref", "kind"),
+            sa.Index("ux_komtet_receipt_order", "order_ref", "kind", "event_key", "sequence", unique=True),
             sa.Index("ix_komtet_receipt_register_created", "register_id", "created_at"),
         )
 

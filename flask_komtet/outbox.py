@@ -37,7 +37,7 @@ from .errors import (
     KomtetError,
     NotFound,
 )
-from .models import utcnow
+from .models import insert_persistent, utcnow
 from .orders import Customer, Order, to_decimal
 from .receipts import (
     Cashier,
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from .extension import KassaState
 
 __all__ = [
+    "added_in_this_transaction",
     "apply_result",
     "client_for",
     "create_correction",
@@ -270,19 +271,19 @@ def _cashier(state: KassaState) -> Cashier | None:
 
 def _add(state: KassaState, plan: _Plan, route: Route, *, when: date, sequence: int = 1,
          resend_of: Any = None) -> Any:
+    """Insert the receipt and its first event in the shop's transaction, or return the one already there."""
     session = state.session
-    if resend_of is None:
-        existing = _latest(session, state, plan.kind, plan.order_ref, plan.event_key)
-        if existing is not None:
-            return existing
+    if route.register is not None and route.register.id is None:
+        session.flush()  # a register added in this same transaction
     Receipt = state.models.Receipt
     external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref,
                                    plan.event_key, sequence)
+    now = utcnow()
     receipt = Receipt(
         external_id=external_id, order_ref=plan.order_ref, kind=plan.kind.value, event_key=plan.event_key,
         sequence=sequence, intent=plan.intent.value, region=plan.region, routing=route.reason,
-        order_data=json.dumps(plan.order_data, ensure_ascii=False), register=route.register,
-        attempts=0, next_attempt_at=utcnow(), resend_of_id=getattr(resend_of, "id", None),
+        order_data=json.dumps(plan.order_data, ensure_ascii=False), register_id=getattr(route.register, "id", None),
+        attempts=0, next_attempt_at=now, created_at=now, updated_at=now, resend_of_id=getattr(resend_of, "id", None),
     )
     if route.register is None:
         receipt.state, receipt.last_error = S.FAILED.value, route.reason
@@ -296,12 +297,34 @@ def _add(state: KassaState, plan: _Plan, route: Route, *, when: date, sequence: 
             receipt.state = (S.HELD if route.held else S.QUEUED).value
         except (InvalidOrder, ValueError) as exc:
             receipt.state, receipt.last_error = S.FAILED.value, str(exc)
-    session.add(receipt)
-    _event(state, receipt, "created", None, receipt.state, receipt.last_error or route.reason)
+    if not insert_persistent(session, receipt):  # the same receipt was added before: exactly once
+        return _latest(session, state, plan.kind, plan.order_ref, plan.event_key)
+    set_committed_value(receipt, "register", route.register)
+    _remember_added(session, receipt)
+    insert_persistent(session, _new_event(state, receipt, "created", None, receipt.state,
+                                          receipt.last_error or route.reason, when=now))
     if receipt.state == S.QUEUED.value:
         mark_for_dispatch(session, state.dispatcher, receipt)
     _signal_created(state, receipt)
     return receipt
+
+
+_ADDED = "flask_komtet.added"
+
+
+def _remember_added(session: Session, receipt: Any) -> None:
+    session.info.setdefault(_ADDED, set()).add(receipt.id)
+
+
+def added_in_this_transaction(session: Session, receipt: Any) -> bool:
+    """Whether ``receipt`` was created in ``session``'s open transaction (not found already there)."""
+    return receipt.id in session.info.get(_ADDED, ())
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_added(session: Session) -> None:
+    session.info.pop(_ADDED, None)
 
 
 def _unbuildable(state: KassaState, kind: ReceiptKind, intent: Intent, shop_order: Any, exc: Exception) -> Any:
@@ -323,15 +346,22 @@ def _signal_created(state: KassaState, receipt: Any) -> None:
 def _event(state: KassaState, receipt: Any, action: str, from_state: str | None, to_state: str | None,
            message: str | None = None, *, http_status: int | None = None, request: Any = None,
            response: Any = None, session: Session | None = None) -> None:
-    event = state.models.ReceiptEvent(
-        action=action, from_state=from_state, to_state=to_state, message=message, http_status=http_status,
-        request=_text(request), response=_text(response),
-    )
+    event = _new_event(state, receipt, action, from_state, to_state, message, http_status=http_status,
+                       request=request, response=response)
     if receipt.id is None:
         receipt.events.append(event)
     else:
-        event.receipt_id = receipt.id
         (session or state.session).add(event)
+
+
+def _new_event(state: KassaState, receipt: Any, action: str, from_state: str | None, to_state: str | None,
+               message: str | None = None, *, http_status: int | None = None, request: Any = None,
+               response: Any = None, when: datetime | None = None) -> Any:
+    return state.models.ReceiptEvent(
+        receipt_id=receipt.id, created_at=when or utcnow(), action=action, from_state=from_state,
+        to_state=to_state, message=message, http_status=http_status, request=_text(request),
+        response=_text(response),
+    )
 
 
 def _text(value: Any) -> str | None:
