@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import signals
+from . import signals, statements
 from .client import KomtetClient, dumps
 from .dispatch import mark_for_dispatch
 from .enums import Intent, PaymentMethod, ReceiptKind, ReceiptState, SettlementScheme
@@ -610,26 +610,6 @@ def _backoff(state: KassaState, attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
 
-_STATEMENTS: dict[Any, Any] = {}
-
-
-def _record_statement(table: sa.Table) -> Any:
-    """One fenced UPDATE for every send outcome, compiled once per table."""
-    statement = _STATEMENTS.get(table)
-    if statement is None:
-        c = table.c
-        statement = _STATEMENTS[table] = (
-            sa.update(table)
-            .where(c.id == sa.bindparam("b_id"), c.lease_token == sa.bindparam("b_token"),
-                   c.state == S.SENDING.value)
-            .values(state=sa.bindparam("b_state"), task_id=sa.bindparam("b_task_id"),
-                    sent_at=sa.bindparam("b_sent_at"), next_attempt_at=sa.bindparam("b_next"),
-                    last_error=sa.bindparam("b_error"), attempts=sa.bindparam("b_attempts"),
-                    lease_token=None, lease_expires_at=None, updated_at=sa.bindparam("b_now"))
-        )
-    return statement
-
-
 def _outcome_values(state: KassaState, outcome: _Outcome, now: datetime) -> tuple[dict[str, Any], str, str, Any]:
     """``(params, action, message, signal)`` for one send's result."""
     receipt = outcome.receipt
@@ -679,7 +659,7 @@ def _record(state: KassaState, session: Session, outcomes: list[_Outcome]) -> li
     """Store a batch of send results with fenced updates and one insert of their events."""
     Receipt, Event = state.models.Receipt, state.models.ReceiptEvent
     connection = session.connection()
-    statement = _record_statement(Receipt.__table__)
+    statement = statements.record_send(Receipt.__table__)
     now = utcnow()
     planned = [(outcome, *_outcome_values(state, outcome, now)) for outcome in outcomes]
     lost = _store(connection, statement, Receipt.__table__, [params for _, params, *_ in planned])
@@ -732,13 +712,18 @@ def _emit(state: KassaState, signal: Any, receipt: Any) -> None:
 # -- results: callbacks and polling ----------------------------------------------------
 
 _RESULT_STATES = {"done": S.DONE, "error": S.ERROR}
+_RESULT_COLUMNS = {"done_at": "r_now", "updated_at": "r_now", "last_error": "r_error", "fiscal_data_json": "r_fiscal",
+                   "fn": "r_fn", "fd": "r_fd", "fp": "r_fp", "fiscal_time": "r_fiscal_time", "receipt_url": "r_url",
+                   "lease_token": None, "lease_expires_at": None}
 
 
 def apply_result(state: KassaState, receipt: Any, info: dict[str, Any], *, source: str,
                  session: Session | None = None) -> bool:
     """Record KOMTET's verdict on a receipt (``done`` or ``error``); ``True`` if it changed anything.
 
-    Idempotent and ordered: a duplicate changes nothing, and ``done`` is final.
+    ``receipt`` is a ``Receipt`` or a row with its ``id``, ``state``, ``kind``,
+    ``order_ref`` and ``task_id`` (the webhook reads no more). Idempotent and
+    ordered: a duplicate changes nothing, and ``done`` is final.
     """
     session = session or state.session
     Receipt = state.models.Receipt
@@ -749,39 +734,40 @@ def apply_result(state: KassaState, receipt: Any, info: dict[str, Any], *, sourc
             session.execute(sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.task_id.is_(None))
                             .values(task_id=task_id).execution_options(synchronize_session=False))
         return False
-    allowed = [s.value for s in S if s is not S.DONE and (new is S.DONE or s is not S.ERROR)]
     now = utcnow()
-    values: dict[str, Any] = dict(state=new.value, lease_token=None, lease_expires_at=None)
-    if task_id:
-        values["task_id"] = task_id
+    params: dict[str, Any] = dict(r_id=receipt.id, r_task_id=task_id, r_now=now, r_error=None, r_fiscal=None,
+                                  r_fn=None, r_fd=None, r_fp=None, r_fiscal_time=None, r_url=None)
     if new is S.DONE:
         fiscal = info.get("fiscal_data") or {}
-        values |= dict(done_at=now, last_error=None, fiscal_data_json=json.dumps(fiscal, ensure_ascii=False),
-                       fn=_str(fiscal.get("fn")), fd=_str(fiscal.get("i")), fp=_str(fiscal.get("fp")),
-                       fiscal_time=_fiscal_time(fiscal.get("t")),
-                       receipt_url=_str(info.get("receipt_url") or fiscal.get("receipt_url")))
+        params |= dict(r_fiscal=json.dumps(fiscal, ensure_ascii=False), r_fn=_str(fiscal.get("fn")),
+                       r_fd=_str(fiscal.get("i")), r_fp=_str(fiscal.get("fp")),
+                       r_fiscal_time=_fiscal_time(fiscal.get("t")),
+                       r_url=_str(info.get("receipt_url") or fiscal.get("receipt_url")))
+        message = f"ФН {params['r_fn']}, ФД {params['r_fd']}"
     else:
-        values |= dict(done_at=now, last_error=str(info.get("error_description") or "Ошибка без описания"))
-    old_state = receipt.state
-    result = session.execute(
-        sa.update(Receipt).where(Receipt.id == receipt.id, Receipt.state.in_(allowed))
-        .values(values).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+        params["r_error"] = message = str(info.get("error_description") or "Ошибка без описания")
+    connection = session.connection()
+    if connection.execute(statements.record_result(Receipt.__table__, new), params).rowcount != 1:
         return False
-    session.execute(sa.insert(state.models.ReceiptEvent.__table__), [{
-        "receipt_id": receipt.id, "created_at": now, "action": source, "from_state": old_state, "to_state": new.value,
-        "message": values.get("last_error") if new is S.ERROR else f"ФН {values.get('fn')}, ФД {values.get('fd')}",
-        "response": _text(info)}])
+    connection.execute(statements.insert_events(state.models.ReceiptEvent.__table__), {
+        "receipt_id": receipt.id, "created_at": now, "action": source, "from_state": receipt.state,
+        "to_state": new.value, "message": message, "response": _text(info)})
     released = []
     if new is S.DONE and receipt.kind == ReceiptKind.SALE.value:
         from .settlement import release_waiting
 
         released = release_waiting(state, session, receipt.order_ref)
     session.commit()
-    for key, value in values.items():  # what the update wrote, without reading the row back
-        set_committed_value(receipt, key, value)
-    _emit(state, signals.receipt_done if new is S.DONE else signals.receipt_failed, receipt)
+    signal = signals.receipt_done if new is S.DONE else signals.receipt_failed
+    if isinstance(receipt, Receipt):
+        for key, value in _RESULT_COLUMNS.items():  # what the update wrote, without reading the row back
+            set_committed_value(receipt, key, params[value] if value else None)
+        set_committed_value(receipt, "state", new.value)
+        if task_id:
+            set_committed_value(receipt, "task_id", task_id)
+        _emit(state, signal, receipt)
+    elif signal.has_receivers_for(state.app):  # a row: load the receipt only for the shop's receivers
+        _emit(state, signal, session.get(Receipt, receipt.id))
     if released:
         state.dispatcher.notify(released)
     return True

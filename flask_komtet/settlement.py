@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import sqlalchemy as sa
 
+from . import statements
 from .enums import Intent, PaymentMethod, ReceiptKind, ReceiptState
 from .errors import InvalidOrder
 from .models import utcnow
@@ -97,12 +98,9 @@ def create_settlement(state: KassaState, shop_order: Any) -> Any:
 def release_waiting(state: KassaState, session: Any, order_ref: str) -> list[int]:
     """Queue the settlements that waited for this order's prepayment receipt; returns their ids."""
     Receipt = state.models.Receipt
-    waiting = sa.and_(Receipt.order_ref == order_ref, Receipt.kind == ReceiptKind.SETTLEMENT.value,
-                      Receipt.state == S.HELD.value, Receipt.last_error.like(f"{WAITING}%"))
     stamp = utcnow()
-    released = session.execute(sa.update(Receipt).where(waiting)
-                               .values(state=S.QUEUED.value, last_error=None, next_attempt_at=stamp)
-                               .execution_options(synchronize_session=False)).rowcount
+    released = session.connection().execute(statements.release_waiting(Receipt.__table__, WAITING),
+                                            {"b_order_ref": order_ref, "b_stamp": stamp}).rowcount
     if not released:
         return []
     return list(session.scalars(sa.select(Receipt.id).where(

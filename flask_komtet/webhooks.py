@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from . import statements
 from .extension import KassaState, get_state
 from .signing import is_valid_signature
 
@@ -54,19 +55,21 @@ def callback(register_id: int, outcome: str) -> Response:
     if not signature:
         return _answer(401, "X-HMAC-Signature required")
     state = get_state()
-    register = state.session.get(state.models.CashRegister, register_id)
-    if register is None:
+    registers, receipts = state.models.CashRegister.__table__, state.models.Receipt.__table__
+    connection = state.session.connection()
+    secret = connection.execute(statements.register_secret(registers), {"register_id": register_id}).scalar()
+    if secret is None:
         log.warning("KOMTET callback for unknown register %s", register_id)
         return _answer(404, "Unknown cash register")
     body = request.get_data(cache=True)
-    if not any(is_valid_signature(register.secret, "POST", url, body, signature) for url in _urls(state, register_id, outcome)):
+    if not any(is_valid_signature(secret, "POST", url, body, signature) for url in _urls(state, register_id, outcome)):
         log.warning("KOMTET callback with a bad signature for register %s", register_id)
         return _answer(403, "Bad signature")
     info = _parse(body)
     if not isinstance(info, dict) or not info.get("external_id") or not info.get("state"):
         return _answer(400, "external_id and state are required")
-    Receipt = state.models.Receipt
-    receipt = state.session.query(Receipt).filter_by(external_id=str(info["external_id"])).one_or_none()
+    receipt = connection.execute(statements.receipt_for_result(receipts),  # one indexed lookup
+                                 {"external_id": str(info["external_id"])}).first()
     if receipt is None:
         log.warning("KOMTET callback for unknown external_id %r (register %s)", info["external_id"], register_id)
         return _answer(404, "Unknown external_id")
@@ -79,13 +82,11 @@ def callback(register_id: int, outcome: str) -> Response:
     return _answer(200, "OK")
 
 
-def _urls(state: KassaState, register_id: int, outcome: str) -> list[str]:
+def _urls(state: KassaState, register_id: int, outcome: str) -> Iterator[str]:
     """The URLs KOMTET may have signed: the configured public one, then the one we were called at."""
-    urls = []
     if state.config.public_url:
-        urls.append(f"{state.config.public_url}{state.config.url_prefix}/{register_id}/{outcome}")
-    urls.append(request.url)
-    return urls
+        yield f"{state.config.public_url}{state.config.url_prefix}/{register_id}/{outcome}"
+    yield request.url
 
 
 def _parse(body: bytes) -> Any:
