@@ -16,10 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
+from . import statements
 from .enums import (
     PaymentMethod,
     PaymentObject,
@@ -38,9 +38,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-_SKIP_DUPLICATE = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-
-
 def insert_persistent(session: Session, obj: Any) -> bool:
     """INSERT a new ``obj`` in ``session``'s transaction with one statement and attach it as loaded.
 
@@ -52,13 +49,13 @@ def insert_persistent(session: Session, obj: Any) -> bool:
     loaded = sa.inspect(obj).dict
     values = {c.key: loaded[c.key] for c in table.columns if loaded.get(c.key) is not None}
     connection = session.connection()
-    make_insert = _SKIP_DUPLICATE.get(connection.dialect.name)
-    if make_insert is not None:
-        row = connection.execute(make_insert(table).on_conflict_do_nothing().returning(table.c.id), values).first()
+    statement = statements.insert_new(table, connection.dialect.name)
+    if connection.dialect.name in ("sqlite", "postgresql"):
+        row = connection.execute(statement, values).first()
     else:  # other databases: a savepoint keeps the shop's transaction usable after a duplicate
         try:
             with session.begin_nested():
-                row = connection.execute(sa.insert(table).returning(table.c.id), values).first()
+                row = connection.execute(statement, values).first()
         except sa.exc.IntegrityError:
             row = None
     if row is None:

@@ -18,6 +18,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
@@ -235,9 +236,18 @@ def _route(state: KassaState, region: str | None, *, online: bool, register: Any
            why: str | None = None, automatic: bool = True) -> Route:
     if register is not None:
         return Route(register, False, f"Касса «{register.name}» (№{register.id}): {why or 'выбрана вручную'}")
-    registers = state.session.scalars(sa.select(state.models.CashRegister)).all()
-    return choose_register(registers, region, online=online, automatic=automatic,
+    return choose_register(_registers(state), region, online=online, automatic=automatic,
                            labels=dict(state.config.region_choices()))
+
+
+def _registers(state: KassaState) -> list[SimpleNamespace]:
+    """Every register as a plain read-only record (cheaper than ORM objects in the shop's request)."""
+    session, CashRegister = state.session, state.models.CashRegister
+    if any(isinstance(obj, CashRegister) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.flush()  # registers added or changed in this same transaction
+    table = CashRegister.__table__
+    return [SimpleNamespace(**row._mapping) for row in
+            session.connection().execute(statements.registers_for_routing(table))]
 
 
 def _latest(session: Session, state: KassaState, kind: ReceiptKind, order_ref: str, event_key: str) -> Any:
@@ -299,7 +309,8 @@ def _add(state: KassaState, plan: _Plan, route: Route, *, when: date, sequence: 
             receipt.state, receipt.last_error = S.FAILED.value, str(exc)
     if not insert_persistent(session, receipt):  # the same receipt was added before: exactly once
         return _latest(session, state, plan.kind, plan.order_ref, plan.event_key)
-    set_committed_value(receipt, "register", route.register)
+    if isinstance(route.register, state.models.CashRegister):
+        set_committed_value(receipt, "register", route.register)
     _remember_added(session, receipt)
     insert_persistent(session, _new_event(state, receipt, "created", None, receipt.state,
                                           receipt.last_error or route.reason, when=now))

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .enums import ReceiptKind, ReceiptState
 
-__all__ = ["insert_events", "receipt_for_result", "record_result", "record_send", "register_secret",
+__all__ = ["insert_events", "insert_new", "registers_for_routing", "receipt_for_result", "record_result", "record_send", "register_secret",
            "release_waiting"]
 
 S = ReceiptState
@@ -25,6 +26,11 @@ def _once(table: sa.Table, name: str, build: Callable[[Any], Any]) -> Any:
     if statement is None:
         statement = _BUILT[(table, name)] = build(table.c)
     return statement
+
+
+def registers_for_routing(registers: sa.Table) -> Any:
+    """Every register's columns but its secret (routing and receipt settings need no more)."""
+    return _once(registers, "routing", lambda c: sa.select(*(column for column in c if column.key != "secret")))
 
 
 def register_secret(registers: sa.Table) -> Any:
@@ -80,3 +86,14 @@ def record_send(receipts: sa.Table) -> Any:
 
 def insert_events(events: sa.Table) -> Any:
     return _once(events, "insert", lambda c: sa.insert(events))
+
+
+def insert_new(table: sa.Table, dialect: str) -> Any:
+    """INSERT … RETURNING id that skips a row breaking a unique key (SQLite, PostgreSQL), else a plain one."""
+    make = _SKIPPING_DUPLICATES.get(dialect)
+    if make is None:
+        return _once(table, "insert_new", lambda c: sa.insert(table).returning(c.id))
+    return _once(table, f"insert_new-{dialect}", lambda c: make(table).on_conflict_do_nothing().returning(c.id))
+
+
+_SKIPPING_DUPLICATES = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
