@@ -5,7 +5,9 @@ checks the method (405), the signature header (401) and the HMAC-MD5 over
 ``"POST" + URL + raw body`` with the register's secret (403) before it reads
 anything; then it needs ``external_id`` and ``state`` (400), finds the receipt
 (404), refuses a receipt of another register (403) and hands the result to the
-outbox. Duplicates and replays answer 200 and change nothing.
+outbox. Duplicates and replays answer 200 and change nothing. A body over
+``MAX_BODY`` gets 413 unread; a database outage gets 503, and KOMTET's retries
+or polling bring the result later.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 from typing import Any, Iterator
 from urllib.parse import parse_qsl
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, request
 
 from . import statements
@@ -27,6 +30,7 @@ log = logging.getLogger("flask_komtet.webhooks")
 
 blueprint = Blueprint("komtet_kassa", __name__)
 OUTCOMES = ("success", "failure")
+MAX_BODY = 256 * 1024
 
 
 def register_webhooks(app: Flask, state: KassaState) -> None:
@@ -49,6 +53,15 @@ def _answer(status: int, message: str, **headers: str) -> Response:
 @blueprint.route("/<int:register_id>/<any(success, failure):outcome>",
                  methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def callback(register_id: int, outcome: str) -> Response:
+    try:
+        return _handle(register_id, outcome)
+    except sa.exc.DBAPIError:  # the database is away for a moment: KOMTET (or polling) will try again
+        log.exception("KOMTET callback for register %s: the database is unavailable", register_id)
+        get_state().session.rollback()
+        return _answer(503, "Database unavailable, retry later", **{"Retry-After": "5"})
+
+
+def _handle(register_id: int, outcome: str) -> Response:
     if request.method != "POST":
         return _answer(405, "Method Not Allowed", Allow="POST")
     signature = request.headers.get("X-HMAC-Signature")
@@ -61,7 +74,9 @@ def callback(register_id: int, outcome: str) -> Response:
     if secret is None:
         log.warning("KOMTET callback for unknown register %s", register_id)
         return _answer(404, "Unknown cash register")
-    body = request.get_data(cache=True)
+    body = _body()
+    if body is None:
+        return _answer(413, f"Body over {MAX_BODY} bytes")
     if not any(is_valid_signature(secret, "POST", url, body, signature) for url in _urls(state, register_id, outcome)):
         log.warning("KOMTET callback with a bad signature for register %s", register_id)
         return _answer(403, "Bad signature")
@@ -87,6 +102,14 @@ def _urls(state: KassaState, register_id: int, outcome: str) -> Iterator[str]:
     if state.config.public_url:
         yield f"{state.config.public_url}{state.config.url_prefix}/{register_id}/{outcome}"
     yield request.url
+
+
+def _body() -> bytes | None:
+    """The raw body, or ``None`` past ``MAX_BODY`` (read no further: KOMTET's callbacks are a few KB)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return None
+    body = request.stream.read(MAX_BODY + 1)
+    return None if len(body) > MAX_BODY else body
 
 
 def _parse(body: bytes) -> Any:
