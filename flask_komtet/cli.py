@@ -11,7 +11,6 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from .enums import ReceiptState
 from .errors import APIError
 from .extension import get_state
 

@@ -20,7 +20,7 @@ from . import statements
 from .enums import Intent, PaymentMethod, ReceiptKind, ReceiptState
 from .errors import InvalidOrder
 from .models import utcnow
-from .receipts import build_settlement, receipt_total
+from .receipts import build_settlement
 from .routing import Route
 
 if TYPE_CHECKING:

@@ -17,14 +17,13 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from flask_komtet.emulator import KomtetEmulator
-from tests.live_server import LateApp, LiveServer
+from tests.shop_fixtures import example_shop_served, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -72,37 +71,17 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def live_shop(tmp_path: Path) -> Iterator[tuple[Any, KomtetEmulator, str]]:
     """The example shop (no registers yet) on a loopback port, with the KOMTET emulator beside it."""
-    from example_shop import create_app, db
-    from example_shop.demo import install
-
-    late = LateApp()
-    with KomtetEmulator(delay=0.3, seed=3) as emulator, LiveServer(late) as server:
+    with example_shop_served(tmp_path, emulator_delay=0.3, seed=3, with_registers=False,
+                             SECRET_KEY="browser-test") as (app, emulator, url):
         emulator.add_shop(SHOP_ID, SHOP_SECRET, queues=(1,))
-        app = create_app({
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}", "SECRET_KEY": "browser-test",
-            "KOMTET_KASSA_API_URL": emulator.url, "KOMTET_KASSA_PUBLIC_URL": server.url,
-            "KOMTET_KASSA_DISPATCH": "thread", "KOMTET_KASSA_RETRY_BASE": 0.05, "KOMTET_KASSA_RETRY_MAX": 0.2,
-        })
-        install(app, server.url)
-        late.app = app
-        try:
-            yield app, emulator, server.url
-        finally:
-            app.extensions["komtet_kassa"].dispatcher.stop()
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app, emulator, url
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.2)
+    """``wait_for`` a page condition; a page that changes under the driver counts as not yet."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return wait_for(condition, timeout=timeout, interval=0.2, ignoring=(StaleElementReferenceException,), what=what)
 
 
 def shot(driver: Any, name: str, width: int = 1440) -> None:

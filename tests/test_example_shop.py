@@ -19,12 +19,11 @@ import requests
 
 from example_shop import create_app, db
 from example_shop.adapter import order_to_komtet
-from example_shop.demo import install, seed
+from example_shop.demo import seed
 from example_shop.formatting import quantity, rub
 from example_shop.models import Coupon, Customer, Order, Product
 from flask_komtet.emulator import KomtetEmulator
-from tests.live_server import LateApp, LiveServer
-from tests.shop_fixtures import wait_for
+from tests.shop_fixtures import example_shop_served, wait_for
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 NBSP = "\u00a0"
@@ -74,19 +73,8 @@ class Browser:
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[Any, KomtetEmulator, str]]:
     """``(app, emulator, shop URL)``: the demo shop and its KOMTET shops, served on free loopback ports."""
-    late = LateApp()
-    with KomtetEmulator(delay=0.05, seed=1) as emulator, LiveServer(late) as server:
-        app = create_app(config(tmp_path, KOMTET_KASSA_API_URL=emulator.url, KOMTET_KASSA_PUBLIC_URL=server.url,
-                                KOMTET_KASSA_DISPATCH="thread"))
-        install(app, server.url, emulator)
-        late.app = app
-        try:
-            yield app, emulator, server.url
-        finally:
-            app.extensions["komtet_kassa"].dispatcher.stop()
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with example_shop_served(tmp_path, emulator_delay=0.05, seed=1) as served:
+        yield served
 
 
 def product_id(app: Any, name: str) -> int:
