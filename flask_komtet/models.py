@@ -38,34 +38,32 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def insert_persistent(session: Session, obj: Any) -> bool:
-    """INSERT a new ``obj`` in ``session``'s transaction with one statement and attach it as loaded.
+def insert_persistent(session: Session, model: type, values: dict[str, Any]) -> Any | None:
+    """INSERT a ``model`` row in ``session``'s transaction with one statement; the instance, attached as loaded.
 
     Cheaper than the unit of work for the rows written in the shop's request.
-    A row that would break a unique key is skipped (``False``; ``obj`` stays
-    transient), so concurrent duplicates never abort the shop's transaction.
+    A row that would break a unique key is skipped (``None``), so concurrent
+    duplicates never abort the shop's transaction.
     """
-    table = type(obj).__table__
-    loaded = sa.inspect(obj).dict
-    values = {c.key: loaded[c.key] for c in table.columns if loaded.get(c.key) is not None}
+    table = model.__table__
     connection = session.connection()
     statement = statements.insert_new(table, connection.dialect.name)
+    given = {key: value for key, value in values.items() if value is not None}
     if connection.dialect.name in ("sqlite", "postgresql"):
-        row = connection.execute(statement, values).first()
+        row = connection.execute(statement, given).first()
     else:  # other databases: a savepoint keeps the shop's transaction usable after a duplicate
         try:
             with session.begin_nested():
-                row = connection.execute(statement, values).first()
+                row = connection.execute(statement, given).first()
         except sa.exc.IntegrityError:
             row = None
     if row is None:
-        return False
-    for column in table.columns:
-        setattr(obj, column.key, loaded.get(column.key))
-    obj.id = row[0]
+        return None
+    obj = model.__mapper__.class_manager.new_instance()  # as a query would load it: every column set
+    obj.__dict__.update(dict.fromkeys(table.columns.keys()), **values, id=row[0])
     make_transient_to_detached(obj)
     session.add(obj)
-    return True
+    return obj
 
 
 class Kopecks(TypeDecorator[Decimal]):

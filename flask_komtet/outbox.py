@@ -285,35 +285,36 @@ def _add(state: KassaState, plan: _Plan, route: Route, *, when: date, sequence: 
     session = state.session
     if route.register is not None and route.register.id is None:
         session.flush()  # a register added in this same transaction
-    Receipt = state.models.Receipt
     external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref,
                                    plan.event_key, sequence)
     now = utcnow()
-    receipt = Receipt(
+    values: dict[str, Any] = dict(
         external_id=external_id, order_ref=plan.order_ref, kind=plan.kind.value, event_key=plan.event_key,
         sequence=sequence, intent=plan.intent.value, region=plan.region, routing=route.reason,
-        order_data=json.dumps(plan.order_data, ensure_ascii=False), register_id=getattr(route.register, "id", None),
-        attempts=0, next_attempt_at=now, created_at=now, updated_at=now, resend_of_id=getattr(resend_of, "id", None),
+        order_data=json.dumps(plan.order_data, ensure_ascii=False, separators=(",", ":")),
+        register_id=getattr(route.register, "id", None), attempts=0, next_attempt_at=now, created_at=now,
+        updated_at=now, resend_of_id=getattr(resend_of, "id", None),
     )
     if route.register is None:
-        receipt.state, receipt.last_error = S.FAILED.value, route.reason
+        values.update(state=S.FAILED.value, last_error=route.reason)
     else:
         try:
             settings = register_settings(route.register, when)
             callback = state.webhook_url(route.register.id) if route.register.id else None
             payload = plan.build(settings, external_id, callback, _cashier(state))
-            receipt.payload_json = dumps(payload).decode("utf-8")
-            receipt.total = receipt_total(payload)
-            receipt.state = (S.HELD if route.held else S.QUEUED).value
+            values.update(payload_json=dumps(payload).decode("utf-8"), total=receipt_total(payload),
+                          state=(S.HELD if route.held else S.QUEUED).value)
         except (InvalidOrder, ValueError) as exc:
-            receipt.state, receipt.last_error = S.FAILED.value, str(exc)
-    if not insert_persistent(session, receipt):  # the same receipt was added before: exactly once
+            values.update(state=S.FAILED.value, last_error=str(exc))
+    receipt = insert_persistent(session, state.models.Receipt, values)
+    if receipt is None:  # the same receipt was added before: exactly once
         return _latest(session, state, plan.kind, plan.order_ref, plan.event_key)
     if isinstance(route.register, state.models.CashRegister):
         set_committed_value(receipt, "register", route.register)
     _remember_added(session, receipt)
-    insert_persistent(session, _new_event(state, receipt, "created", None, receipt.state,
-                                          receipt.last_error or route.reason, when=now))
+    session.connection().execute(statements.insert_events(state.models.ReceiptEvent.__table__), dict(
+        receipt_id=receipt.id, created_at=now, action="created", from_state=None, to_state=receipt.state,
+        message=receipt.last_error or route.reason))
     if receipt.state == S.QUEUED.value:
         mark_for_dispatch(session, state.dispatcher, receipt)
     _signal_created(state, receipt)
@@ -367,9 +368,9 @@ def _event(state: KassaState, receipt: Any, action: str, from_state: str | None,
 
 def _new_event(state: KassaState, receipt: Any, action: str, from_state: str | None, to_state: str | None,
                message: str | None = None, *, http_status: int | None = None, request: Any = None,
-               response: Any = None, when: datetime | None = None) -> Any:
+               response: Any = None) -> Any:
     return state.models.ReceiptEvent(
-        receipt_id=receipt.id, created_at=when or utcnow(), action=action, from_state=from_state,
+        receipt_id=receipt.id, created_at=utcnow(), action=action, from_state=from_state,
         to_state=to_state, message=message, http_status=http_status, request=_text(request),
         response=_text(response),
     )
