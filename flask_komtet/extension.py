@@ -27,6 +27,7 @@ from .config import KassaConfig, load_config
 from .errors import ConfigurationError
 from .models import Models, get_models
 from .orders import Customer, Order
+from .registry import RegisterCache
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
@@ -57,6 +58,7 @@ class KassaState:
     admin_access: Callable[[], bool] | None = None
     celery_tasks: tuple[Any, Any] | None = None
     admin_views: list[Any] = field(default_factory=list)
+    registers: RegisterCache = field(default_factory=RegisterCache)
 
     @property
     def session(self) -> Any:

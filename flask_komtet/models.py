@@ -38,16 +38,19 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def insert_persistent(session: Session, model: type, values: dict[str, Any]) -> Any | None:
-    """INSERT a ``model`` row in ``session``'s transaction with one statement; the instance, attached as loaded.
+def insert_persistent(session: Session, model: type, values: dict[str, Any],
+                      registers: sa.Table | None = None) -> tuple[Any | None, tuple[Any, ...]]:
+    """INSERT a ``model`` row in ``session``'s transaction with one statement: ``(instance, more)``.
 
-    Cheaper than the unit of work for the rows written in the shop's request.
-    A row that would break a unique key is skipped (``None``), so concurrent
-    duplicates never abort the shop's transaction.
+    The instance comes attached as if loaded (cheaper than the unit of work for
+    rows written in the shop's request). A row that would break a unique key is
+    skipped (``(None, ())``), so concurrent duplicates never abort the shop's
+    transaction. With ``registers``, ``more`` is their version as this
+    transaction sees it (see :mod:`.registry`).
     """
     table = model.__table__
     connection = session.connection()
-    statement = statements.insert_new(table, connection.dialect.name)
+    statement = statements.insert_new(table, connection.dialect.name, registers)
     given = {key: value for key, value in values.items() if value is not None}
     if connection.dialect.name in ("sqlite", "postgresql"):
         row = connection.execute(statement, given).first()
@@ -58,12 +61,12 @@ def insert_persistent(session: Session, model: type, values: dict[str, Any]) -> 
         except sa.exc.IntegrityError:
             row = None
     if row is None:
-        return None
+        return None, ()
     obj = model.__mapper__.class_manager.new_instance()  # as a query would load it: every column set
     obj.__dict__.update(dict.fromkeys(table.columns.keys()), **values, id=row[0])
     make_transient_to_detached(obj)
     session.add(obj)
-    return obj
+    return obj, tuple(row[1:])
 
 
 class Kopecks(TypeDecorator[Decimal]):

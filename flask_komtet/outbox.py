@@ -18,7 +18,6 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from types import SimpleNamespace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
@@ -232,22 +231,27 @@ def create_settlement(state: KassaState, shop_order: Any) -> Any:
     return create(state, shop_order)
 
 
+@dataclass(frozen=True)
+class _ByRegion:
+    """A receipt to route by its region when it is added (from the cached registers, checked by the insert)."""
+
+    region: str | None
+    online: bool
+    automatic: bool = True
+
+
 def _route(state: KassaState, region: str | None, *, online: bool, register: Any = None,
-           why: str | None = None, automatic: bool = True) -> Route:
+           why: str | None = None, automatic: bool = True) -> Route | _ByRegion:
     if register is not None:
         return Route(register, False, f"Касса «{register.name}» (№{register.id}): {why or 'выбрана вручную'}")
-    return choose_register(_registers(state), region, online=online, automatic=automatic,
+    return _ByRegion(region, online, automatic)
+
+
+def _choose(state: KassaState, where: _ByRegion) -> Route:
+    CashRegister = state.models.CashRegister
+    registers = state.registers.records(state.session, CashRegister.__table__, CashRegister)
+    return choose_register(registers, where.region, online=where.online, automatic=where.automatic,
                            labels=dict(state.config.region_choices()))
-
-
-def _registers(state: KassaState) -> list[SimpleNamespace]:
-    """Every register as a plain read-only record (cheaper than ORM objects in the shop's request)."""
-    session, CashRegister = state.session, state.models.CashRegister
-    if any(isinstance(obj, CashRegister) for obj in (*session.new, *session.dirty, *session.deleted)):
-        session.flush()  # registers added or changed in this same transaction
-    table = CashRegister.__table__
-    return [SimpleNamespace(**row._mapping) for row in
-            session.connection().execute(statements.registers_for_routing(table))]
 
 
 def _latest(session: Session, state: KassaState, kind: ReceiptKind, order_ref: str, event_key: str) -> Any:
@@ -279,36 +283,36 @@ def _cashier(state: KassaState) -> Cashier | None:
     return Cashier(getattr(found, "name"), getattr(found, "inn", None))
 
 
-def _add(state: KassaState, plan: _Plan, route: Route, *, when: date, sequence: int = 1,
+def _add(state: KassaState, plan: _Plan, route: Route | _ByRegion, *, when: date, sequence: int = 1,
          resend_of: Any = None) -> Any:
     """Insert the receipt and its first event in the shop's transaction, or return the one already there."""
     session = state.session
-    if route.register is not None and route.register.id is None:
+    where = route if isinstance(route, _ByRegion) else None
+    if where is not None:
+        route = _choose(state, where)
+    elif route.register is not None and route.register.id is None:
         session.flush()  # a register added in this same transaction
     external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref,
                                    plan.event_key, sequence)
     now = utcnow()
     values: dict[str, Any] = dict(
         external_id=external_id, order_ref=plan.order_ref, kind=plan.kind.value, event_key=plan.event_key,
-        sequence=sequence, intent=plan.intent.value, region=plan.region, routing=route.reason,
+        sequence=sequence, intent=plan.intent.value, region=plan.region,
         order_data=json.dumps(plan.order_data, ensure_ascii=False, separators=(",", ":")),
-        register_id=getattr(route.register, "id", None), attempts=0, next_attempt_at=now, created_at=now,
-        updated_at=now, resend_of_id=getattr(resend_of, "id", None),
-    )
-    if route.register is None:
-        values.update(state=S.FAILED.value, last_error=route.reason)
-    else:
-        try:
-            settings = register_settings(route.register, when)
-            callback = state.webhook_url(route.register.id) if route.register.id else None
-            payload = plan.build(settings, external_id, callback, _cashier(state))
-            values.update(payload_json=dumps(payload).decode("utf-8"), total=receipt_total(payload),
-                          state=(S.HELD if route.held else S.QUEUED).value)
-        except (InvalidOrder, ValueError) as exc:
-            values.update(state=S.FAILED.value, last_error=str(exc))
-    receipt = insert_persistent(session, state.models.Receipt, values)
+        attempts=0, next_attempt_at=now, created_at=now, updated_at=now, resend_of_id=getattr(resend_of, "id", None),
+    ) | _routed(state, plan, route, when, external_id)
+    Receipt = state.models.Receipt
+    receipt, version = insert_persistent(session, Receipt, values,
+                                         state.models.CashRegister.__table__ if where else None)
     if receipt is None:  # the same receipt was added before: exactly once
         return _latest(session, state, plan.kind, plan.order_ref, plan.event_key)
+    if where is not None and not state.registers.is_current(version):
+        state.registers.forget()  # a register changed since they were read: route again with what is in force
+        route = _choose(state, where)
+        changed = _routed(state, plan, route, when, external_id)
+        session.connection().execute(sa.update(Receipt.__table__).where(Receipt.id == receipt.id).values(changed))
+        for key, value in changed.items():
+            set_committed_value(receipt, key, value)
     if isinstance(route.register, state.models.CashRegister):
         set_committed_value(receipt, "register", route.register)
     _remember_added(session, receipt)
@@ -319,6 +323,22 @@ def _add(state: KassaState, plan: _Plan, route: Route, *, when: date, sequence: 
         mark_for_dispatch(session, state.dispatcher, receipt)
     _signal_created(state, receipt)
     return receipt
+
+
+def _routed(state: KassaState, plan: _Plan, route: Route, when: date, external_id: str) -> dict[str, Any]:
+    """The columns that follow from the route: register, reason, state, and the payload built for it."""
+    values: dict[str, Any] = dict(register_id=getattr(route.register, "id", None), routing=route.reason,
+                                  state=S.FAILED.value, last_error=route.reason, payload_json=None, total=None)
+    if route.register is not None:
+        try:
+            settings = register_settings(route.register, when)
+            callback = state.webhook_url(route.register.id) if route.register.id else None
+            payload = plan.build(settings, external_id, callback, _cashier(state))
+            values.update(payload_json=dumps(payload).decode("utf-8"), total=receipt_total(payload),
+                          state=(S.HELD if route.held else S.QUEUED).value, last_error=None)
+        except (InvalidOrder, ValueError) as exc:
+            values.update(last_error=str(exc))
+    return values
 
 
 _ADDED = "flask_komtet.added"
@@ -420,7 +440,7 @@ def resend(state: KassaState, receipt: Any) -> Any:
     return new
 
 
-def _reroute(state: KassaState, receipt: Any) -> Route:
+def _reroute(state: KassaState, receipt: Any) -> Route | _ByRegion:
     if receipt.register is not None and receipt.register.is_active:
         return Route(receipt.register, False, receipt.routing or f"Касса «{receipt.register.name}»")
     return _route(state, receipt.region, online=_was_online(receipt))

@@ -88,12 +88,20 @@ def insert_events(events: sa.Table) -> Any:
     return _once(events, "insert", lambda c: sa.insert(events))
 
 
-def insert_new(table: sa.Table, dialect: str) -> Any:
-    """INSERT … RETURNING id that skips a row breaking a unique key (SQLite, PostgreSQL), else a plain one."""
+def insert_new(table: sa.Table, dialect: str, registers: sa.Table | None = None) -> Any:
+    """INSERT … RETURNING id that skips a row breaking a unique key (SQLite, PostgreSQL), else a plain one.
+
+    With ``registers``, it also returns their version (count, latest ``updated_at``) as this transaction sees it.
+    """
     make = _SKIPPING_DUPLICATES.get(dialect)
+    version = () if registers is None else (
+        sa.select(sa.func.count()).select_from(registers).scalar_subquery(),
+        sa.select(sa.func.max(registers.c.updated_at)).scalar_subquery(),
+    )
+    name = f"insert_new-{dialect if make else 'plain'}-{registers is not None}"
     if make is None:
-        return _once(table, "insert_new", lambda c: sa.insert(table).returning(c.id))
-    return _once(table, f"insert_new-{dialect}", lambda c: make(table).on_conflict_do_nothing().returning(c.id))
+        return _once(table, name, lambda c: sa.insert(table).returning(c.id, *version))
+    return _once(table, name, lambda c: make(table).on_conflict_do_nothing().returning(c.id, *version))
 
 
 _SKIPPING_DUPLICATES = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

@@ -380,3 +380,42 @@ def test_callback_arriving_while_the_sender_waits_wins(shop, emulator, recorded_
     assert "callback" in actions and "retry_late" in actions
     assert emulator.submissions("sale-8401-1") == 1
     assert [n for n, _ in recorded_signals if n != "receipt-queued"] == ["receipt-done"]
+
+
+def test_registers_changed_by_another_process_are_seen_by_the_next_receipt(make_app, database_url) -> None:
+    """The registers are cached per app; every receipt's INSERT returns their version, so a change
+    made elsewhere (here: another connection, as the admin of another process would) is never missed."""
+    app, db, kassa = make_app(DISPATCH="worker")
+    other = sa.create_engine(database_url)
+    with app.app_context():
+        table = kassa.models.CashRegister.__table__
+        add_register(db, kassa.models)
+        first = kassa.fiscalize(make_order("901"))
+        db.session.commit()
+        assert first.register_id == 1 and first.payload["company"]["sno"] == 0
+    with other.begin() as connection:  # the tax system changed elsewhere
+        connection.execute(sa.update(table).values(tax_system=1, updated_at=utcnow()))
+    with app.app_context():
+        second = kassa.fiscalize(make_order("902"))
+        assert second.payload["company"]["sno"] == 1
+        db.session.commit()
+    with other.begin() as connection:  # the register switched off and a new one opened elsewhere
+        connection.execute(sa.update(table).values(is_active=False, updated_at=utcnow()))
+        connection.execute(sa.insert(table).values(
+            name="Новая касса", region="msk", extra_regions=[], shop_id=SHOP_ID, secret=SECRET, queue_id=QUEUE,
+            tax_system=0, vat="22", payment_method="full_payment", payment_object="product",
+            top_up_payment_method="advance", top_up_payment_object="payment", top_up_name="Пополнение",
+            settlement_scheme="two", auto_fiscalize=True, print_receipt=False, internet=True,
+            payment_address="https://shop.test", is_active=True, created_at=utcnow(), updated_at=utcnow()))
+    with app.app_context():
+        third = kassa.fiscalize(make_order("903"))
+        db.session.commit()
+        assert third.register_id == 2 and "Новая касса" in third.routing and third.state == "queued", third.last_error
+        assert [e.to_state for e in third.events] == ["queued"]
+    with other.begin() as connection:  # and removed: no register for the region
+        connection.execute(sa.update(table).values(is_active=False, updated_at=utcnow()))
+    with app.app_context():
+        fourth = kassa.fiscalize(make_order("904"))
+        db.session.commit()
+        assert fourth.state == "failed" and fourth.register_id is None and "«msk»" in fourth.last_error
+    other.dispose()
