@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypedDict, Unpack
 
 import requests
 from flask import Flask, current_app, has_request_context, request
@@ -32,7 +32,7 @@ from .registry import RegisterCache
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
 
-__all__ = ["KomtetKassa", "KassaState", "get_state"]
+__all__ = ["KassaOptions", "KassaState", "KomtetKassa", "get_state"]
 
 EXTENSION_KEY = "komtet_kassa"
 log = logging.getLogger("flask_komtet")
@@ -104,6 +104,26 @@ def _default_adapter(shop_order: Any) -> Order:
     return default_order_adapter(shop_order)
 
 
+class KassaOptions(TypedDict, total=False):
+    """The keyword options of :class:`KomtetKassa` and :meth:`KomtetKassa.init_app` (documented there)."""
+
+    db: Any
+    admin: Any
+    order_adapter: Callable[[Any], Order] | None
+    cashier_loader: CashierLoader | None
+    paid_orders_loader: Callable[[Any], Any] | None
+    order_loader: Callable[[str], Any] | None
+    admin_access: Callable[[], bool] | None
+    celery: Any
+
+
+def _checked(options: Any) -> dict[str, Any]:
+    unknown = sorted(set(options) - set(KassaOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"KomtetKassa got unknown options {unknown}; known: {sorted(KassaOptions.__annotations__)}")
+    return options
+
+
 class KomtetKassa:
     """Connects a Flask shop to KOMTET Kassa.
 
@@ -125,51 +145,24 @@ class KomtetKassa:
         (see :mod:`flask_komtet.celery_tasks`).
     """
 
-    def __init__(
-        self,
-        app: Flask | None = None,
-        *,
-        db: Any = None,
-        admin: Any = None,
-        order_adapter: Callable[[Any], Order] | None = None,
-        cashier_loader: CashierLoader | None = None,
-        paid_orders_loader: Callable[[Any], Any] | None = None,
-        order_loader: Callable[[str], Any] | None = None,
-        admin_access: Callable[[], bool] | None = None,
-        celery: Any = None,
-    ) -> None:
-        self.db = db
-        self.paid_orders_loader = paid_orders_loader
-        self.order_loader = order_loader
-        self.admin_access = admin_access
-        self.celery = celery
-        self.admin = admin
-        self.order_adapter = order_adapter
-        self.cashier_loader = cashier_loader
+    def __init__(self, app: Flask | None = None, **options: Unpack[KassaOptions]) -> None:
+        self.options = _checked(options)
         self._receivers: dict[int, Any] = {}
         if app is not None:
             self.init_app(app)
 
-    def init_app(
-        self,
-        app: Flask,
-        *,
-        db: Any = None,
-        admin: Any = None,
-        order_adapter: Callable[[Any], Order] | None = None,
-        cashier_loader: CashierLoader | None = None,
-        paid_orders_loader: Callable[[Any], Any] | None = None,
-        order_loader: Callable[[str], Any] | None = None,
-        admin_access: Callable[[], bool] | None = None,
-        celery: Any = None,
-    ) -> KassaState:
-        """Wire config, models, webhooks, admin views, CLI and signal receivers into ``app``."""
+    def init_app(self, app: Flask, **options: Unpack[KassaOptions]) -> KassaState:
+        """Wire config, models, webhooks, admin views, CLI and signal receivers into ``app``.
+
+        ``options`` given here win over those given to the constructor.
+        """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
                 "A 'KomtetKassa' instance has already been registered on this Flask app. "
                 "Import and use that instance instead."
             )
-        db = db or self.db or app.extensions.get("sqlalchemy")
+        given: dict[str, Any] = {**self.options, **{k: v for k, v in _checked(options).items() if v is not None}}
+        db = given.get("db") or app.extensions.get("sqlalchemy")
         if db is None:
             raise ConfigurationError(
                 "KomtetKassa needs the shop's Flask-SQLAlchemy object: init_app(app, db=db)"
@@ -187,16 +180,16 @@ class KomtetKassa:
             config=config,
             db=db,
             models=get_models(db),
-            order_adapter=order_adapter or self.order_adapter or _default_adapter,
-            cashier_loader=cashier_loader or self.cashier_loader,
+            order_adapter=given.get("order_adapter") or _default_adapter,
+            cashier_loader=given.get("cashier_loader"),
             http=http,
             dispatcher=None,  # type: ignore[arg-type]
-            paid_orders_loader=paid_orders_loader or self.paid_orders_loader,
-            order_loader=order_loader or self.order_loader,
-            admin_access=admin_access or self.admin_access,
+            paid_orders_loader=given.get("paid_orders_loader"),
+            order_loader=given.get("order_loader"),
+            admin_access=given.get("admin_access"),
         )
         state.dispatcher = make_dispatcher(app, state)
-        celery = celery or self.celery
+        celery = given.get("celery")
         if celery is not None:
             from .celery_tasks import register_celery_tasks
 
@@ -212,7 +205,7 @@ class KomtetKassa:
         app.cli.add_command(komtet_cli)
         self._connect_signals(app)
 
-        admin = admin if admin is not None else self.admin
+        admin = given.get("admin")
         if admin is None:
             admins = app.extensions.get("admin") or []
             admin = admins[0] if len(admins) == 1 else None

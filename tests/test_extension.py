@@ -198,3 +198,8 @@ def test_register_settings_are_checked_when_saved(make_app) -> None:
             register.tax_system = 3
         with pytest.raises(ValueError, match="20/120"):
             register.next_vat = "118"
+
+
+def test_an_unknown_option_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match=r"unknown options \['order_adaptor'\]"):
+        KomtetKassa(order_adaptor=lambda order: order)
