@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -337,7 +337,7 @@ def _routed(state: KassaState, plan: _Plan, route: Route, when: date, external_i
             values.update(payload_json=dumps(payload).decode("utf-8"), total=receipt_total(payload),
                           state=(S.HELD if route.held else S.QUEUED).value, last_error=None)
         except (InvalidOrder, ValueError) as exc:
-            values.update(last_error=str(exc))
+            values.update(last_error=_storable(str(exc)))
     return values
 
 
@@ -361,11 +361,39 @@ def _forget_added(session: Session) -> None:
 
 def _unbuildable(state: KassaState, kind: ReceiptKind, intent: Intent, shop_order: Any, exc: Exception) -> Any:
     """Keep a ``failed`` receipt for an order the adapter could not read, so nothing is lost."""
-    ref = str(getattr(shop_order, "id", None) or getattr(shop_order, "ref", None) or shop_order)[:100]
-    plan = _Plan(kind, intent, ref, "", None, {"unreadable": repr(shop_order)[:2000]},
+    described = _storable(_safe_repr(shop_order))
+    plan = _Plan(kind, intent, _unreadable_ref(shop_order, described), "", None, {"unreadable": described[:2000]},
                  lambda *args: {})
-    route = Route(None, False, f"Заказ не удалось прочитать: {exc}")
+    route = Route(None, False, _storable(f"Заказ не удалось прочитать: {exc}"))
     return _add(state, plan, route, when=date.today())
+
+
+def _unreadable_ref(shop_order: Any, described: str) -> str:
+    """The order's own ref (or id, or number) when it is printable, else a digest of the whole order.
+
+    The same unreadable order sent twice keeps one receipt; two different ones never share one.
+    """
+    for key in ("ref", "id", "number"):
+        try:
+            value = shop_order.get(key) if isinstance(shop_order, Mapping) else getattr(shop_order, key, None)
+        except Exception:  # a hostile property: fall back to the digest
+            value = None
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isprintable() \
+                and 0 < len(str(value)) <= 100:
+            return str(value)
+    return "unreadable-" + hashlib.sha1(described.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__}: repr failed>"
+
+
+def _storable(text: str) -> str:
+    """Text any database keeps (PostgreSQL refuses NUL characters in text)."""
+    return text.replace("\x00", "\\x00")
 
 
 def _signal_created(state: KassaState, receipt: Any) -> None:
