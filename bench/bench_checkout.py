@@ -10,6 +10,12 @@ Three variants of one small shop, each on its own SQLite file, timed round-robin
 * ``sdk-sync``  the way KOMTET's own modules work: builds a Check with the official komtet-kassa-sdk and
                 sends it synchronously inside the request, against the same emulator.
 
+The emulator answers after ``BENCH_KOMTET_LATENCY`` seconds (default 0.08, a round trip to kassa.komtet.ru;
+0 for loopback speed) - the ``komtet`` variant never waits for it, ``sdk-sync`` always does.
+``BENCH_DATABASE`` = ``sqlite`` (default) or ``postgresql`` (the server of ``scripts/postgres``);
+``BENCH_TRANSPORT`` = ``http`` (default: a real werkzeug server, keep-alive) or ``client`` (Flask's test client);
+``BENCH_DISPATCH`` = ``thread`` (default) or ``worker`` (nothing sent from the web process).
+
 Run: python bench/bench_checkout.py
 """
 
@@ -37,8 +43,9 @@ from tests.live_server import LiveServer
 
 LIMIT = 1.3
 LINES = 20
-ORDERS = 400
+ORDERS = 600
 WARM_UP = 40
+LATENCY = os.environ.get("BENCH_KOMTET_LATENCY", "0.08")
 
 
 def database_url(tmp: Path, name: str) -> str:
@@ -156,9 +163,10 @@ def _transport(app: Flask) -> Iterator[Callable[[str], int]]:
 
 def main() -> None:
     variants = ("bare", "komtet", "sdk-sync")
-    where = f"{os.environ.get('BENCH_DATABASE', 'sqlite')}, {os.environ.get('BENCH_TRANSPORT', 'http')}"
-    with tempfile.TemporaryDirectory() as tmp, EmulatorProcess("bench:secret:1", delay=0.05) as emulator, \
-            contextlib.ExitStack() as stack:
+    where = (f"{os.environ.get('BENCH_DATABASE', 'sqlite')}, {os.environ.get('BENCH_TRANSPORT', 'http')}, "
+             f"dispatch {os.environ.get('BENCH_DISPATCH', 'thread')}, KOMTET latency {LATENCY} s")
+    komtet = EmulatorProcess("bench:secret:1", delay=0.05, extra=("--latency", LATENCY))
+    with tempfile.TemporaryDirectory() as tmp, komtet as emulator, contextlib.ExitStack() as stack:
         shops = {v: make_shop(Path(tmp), v.replace("-", "_"), emulator.url, v) for v in variants}
         post = {v: stack.enter_context(_transport(shops[v][0])) for v in variants}
         queues = {v: iter(shops[v][1]) for v in variants}
