@@ -9,10 +9,11 @@ Endpoint          Menu item                      What it does
 ================  =============================  ===============================================
 komtet_registers  «Онлайн-кассы»                 cash registers: list, form, webhook URLs with
                                                  «Копировать», «Проверить очередь»
-komtet_receipts   «Чеки»                         receipts: states, filters, search, details,
-                                                 «Отправить сейчас», «Повторить отправку»,
-                                                 «Обновить состояние», «Оформить возврат»
-komtet_fiscalize  «Фискализировать заказ»        a receipt by hand, previewed before it is sent
+komtet_receipts   «Чеки»                         receipts: states, filters, search, details with
+                                                 «Чеки заказа», «Отправить сейчас», «Повторить
+                                                 отправку», «Обновить состояние», «Оформить возврат»
+komtet_fiscalize  «Фискализировать заказ»        a receipt by hand, previewed before it is sent;
+                  and «Чек коррекции»            its page ``/correction/``: a correction receipt
 ================  =============================  ===============================================
 
 Access
@@ -40,7 +41,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, message_flashed
+from flask import Blueprint, message_flashed, request
+from flask_admin.menu import MenuLink
 
 from .admin_base import translate_flashes
 from .admin_fiscalize import FiscalizeView
@@ -50,7 +52,7 @@ from .admin_registers import CashRegisterView
 if TYPE_CHECKING:
     from .extension import KassaState
 
-__all__ = ["ENDPOINTS", "add_admin_views"]
+__all__ = ["ENDPOINTS", "PageLink", "add_admin_views"]
 
 ENDPOINTS = {"registers": "komtet_registers", "receipts": "komtet_receipts", "fiscalize": "komtet_fiscalize"}
 _TEMPLATES = "komtet_kassa_admin_templates"
@@ -65,12 +67,29 @@ def add_admin_views(admin: Any, state: KassaState) -> list[Any]:
     fiscalize = FiscalizeView(state, name="Фискализировать заказ", category=category,
                               endpoint=ENDPOINTS["fiscalize"])
     fiscalize.receipts_endpoint = ENDPOINTS["receipts"]
+    receipts = ReceiptView(state, name="Чеки", category=category, endpoint=ENDPOINTS["receipts"])
+    receipts.correction_endpoint = f"{ENDPOINTS['fiscalize']}.correction"
     views = [
         CashRegisterView(state, name="Онлайн-кассы", category=category, endpoint=ENDPOINTS["registers"]),
-        ReceiptView(state, name="Чеки", category=category, endpoint=ENDPOINTS["receipts"]),
+        receipts,
         fiscalize,
     ]
     for view in views:
         admin.add_view(view)
+    admin.add_link(PageLink("Чек коррекции", fiscalize, "correction", category=category))
     message_flashed.connect(translate_flashes(set(ENDPOINTS.values())), app, weak=False)
     return views
+
+
+class PageLink(MenuLink):
+    """A menu item for another page of ``view``, shown to whoever may open the view."""
+
+    def __init__(self, name: str, view: Any, page: str, *, category: str | None) -> None:
+        super().__init__(name, endpoint=f"{view.endpoint}.{page}", category=category)
+        self.view = view
+
+    def is_accessible(self) -> bool:
+        return bool(self.view.is_accessible())
+
+    def is_active(self, view: Any) -> bool:
+        return request.endpoint == self.endpoint

@@ -5,6 +5,9 @@ of ``page_size`` receipts (no join: sorting by ``created_at`` walks its
 index, even for a deep page) and one query of the register names, so it
 costs the same number of queries whatever the number of receipts.
 
+The details page lists «Чеки заказа»: every receipt of the same order, oldest
+first, this one highlighted (:mod:`.admin_timeline`, one query).
+
 Actions (POST with CSRF; each commits and flashes the result in Russian):
 «Отправить сейчас», «Повторить отправку», «Обновить состояние» on the
 details page and as bulk actions on the list; «Оформить возврат» (whole
@@ -27,6 +30,7 @@ from sqlalchemy.orm import lazyload
 
 from . import admin_actions
 from .admin_base import KassaView, RussianSecureForm, format_moment, format_rub, pretty_json, ru_gettext, state_badge
+from .admin_timeline import order_receipts
 from .enums import ReceiptKind, ReceiptState
 
 __all__ = ["ReceiptView"]
@@ -83,6 +87,9 @@ def _order(view: Any, context: Any, model: Any, name: str) -> Markup:
 
 class ReceiptView(KassaView, ModelView):
     """Receipts are records: listed, filtered, opened and acted upon, never edited."""
+
+    #: The «Чек коррекции» page (``endpoint.page``), linked from the details page; ``None``: no link.
+    correction_endpoint: str | None = None
 
     form_base_class = RussianSecureForm
     list_template = "komtet_admin/receipts_list.html"
@@ -156,23 +163,20 @@ class ReceiptView(KassaView, ModelView):
 
     def details(self, receipt: Any) -> dict[str, Any]:
         """What the details page shows beyond the columns."""
+        timeline = order_receipts(self.kassa_state, receipt.order_ref)  # re-sends keep the order ref
         return {
             "payload": pretty_json(receipt.payload_json),
             "events": receipt.events,
             "operations": admin_actions.allowed_operations(receipt),
             "labels": {name: label for name, (label, _) in admin_actions.OPERATIONS.items()},
             "refund_rows": admin_actions.refund_lines_form(receipt) if admin_actions.can_refund(receipt) else [],
-            "resend_of": self._receipt(receipt.resend_of_id),
-            "resent_as": self._resent_as(receipt),
+            "timeline": timeline,
+            "resend_of": next((row for row in timeline if row.id == receipt.resend_of_id), None),
+            "resent_as": [row for row in timeline if row.resend_of_id == receipt.id],
         }
 
     def _receipt(self, receipt_id: int | None) -> Any:
         return self.kassa_state.session.get(self.model, receipt_id) if receipt_id else None
-
-    def _resent_as(self, receipt: Any) -> list[Any]:
-        Receipt = self.model
-        return list(self.kassa_state.session.scalars(
-            sa.select(Receipt).where(Receipt.resend_of_id == receipt.id).order_by(Receipt.id)))
 
     def render(self, template: str, **kwargs: Any) -> str:
         if template == self.details_template and kwargs.get("model") is not None:

@@ -1,6 +1,7 @@
 """«Онлайн-кассы для фискализации»: the cash register list and form (Parts-Soft's settings table).
 
-The list shows each register's region, KOMTET ids, tax settings and the two
+The list shows each register's region, KOMTET ids, the tax settings receipts
+get today with their scheduled change (:mod:`.admin_taxes`), and the two
 URLs to paste into the KOMTET cabinet (Фискализация → Магазины → «URL
 магазина для отчета об успешной / неуспешной фискализации»), each with a
 «Копировать» button; «Проверить очередь» asks KOMTET whether the register's
@@ -16,10 +17,11 @@ from flask import flash, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from .admin_base import KassaView, RussianSecureForm, format_moment
 from .admin_forms import register_form_class
+from .admin_taxes import TaxSchedule
 from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
 from .errors import KomtetError
 from .models import utcnow
@@ -147,7 +149,7 @@ class CashRegisterView(KassaView, ModelView):
         moment = lambda v, c, m, n: format_moment(getattr(m, n))  # noqa: E731
         return {
             "region": self._region, "webhooks": self._webhooks, "queue_state": self._queue,
-            "tax_system": self._with_schedule(_label(TaxSystem)), "vat": self._with_schedule(_label(VatRate)),
+            "tax_system": self._scheduled(_label(TaxSystem)), "vat": self._scheduled(_label(VatRate)),
             "delivery_vat": _label(VatRate), "next_vat": _label(VatRate), "next_tax_system": _label(TaxSystem),
             "tax_change_date": lambda v, c, m, n: m.tax_change_date.strftime("%d.%m.%Y") if m.tax_change_date else "",
             "payment_method": _label(PaymentMethod), "top_up_payment_method": _label(PaymentMethod),
@@ -158,19 +160,20 @@ class CashRegisterView(KassaView, ModelView):
         }
 
     def tax_schedule(self, model: Any) -> str:
-        """For the form's header: what is in force now and from the scheduled date."""
-        return tax_schedule(model)
+        """For the form's and the details page's header: what is in force now and from the scheduled date."""
+        try:
+            return TaxSchedule.of(model).sentence()
+        except ValueError as exc:
+            return f"Налоговые настройки кассы не читаются: {exc}"
 
     @staticmethod
-    def _with_schedule(formatter: Any) -> Any:
+    def _scheduled(formatter: Any) -> Any:
+        """A tax setting as receipts get it today, and its scheduled change (else the stored value as is)."""
         def show(view: Any, context: Any, model: Any, name: str) -> Markup:
-            now = escape(formatter(view, context, model, name))
-            upcoming = getattr(model, "next_" + name)
-            if model.tax_change_date is None or upcoming in (None, ""):
-                return Markup(now)
-            later = formatter(view, context, model, "next_" + name)
-            return Markup('{}<br><small class="text-muted">с {}: {}</small>').format(
-                now, model.tax_change_date.strftime("%d.%m.%Y"), later)
+            try:
+                return TaxSchedule.of(model).column(name)
+            except ValueError:
+                return Markup("{}").format(formatter(view, context, model, name))
 
         return show
 
@@ -222,15 +225,3 @@ class CashRegisterView(KassaView, ModelView):
             self.check_queues([register])
         return redirect(request.form.get("next") or self.get_url(".index_view"))
 
-
-def tax_schedule(model: Any) -> str:
-    """«Сейчас действует: ОСН, НДС 20%; с 01.01.2026: ОСН, НДС 22%» (or just the current part)."""
-    def describe(tax: Any, vat: Any) -> str:
-        return f"{TaxSystem.parse(tax).label}, {VatRate.parse(vat).label}"
-
-    now = f"Сейчас действует: {describe(model.tax_system, model.vat)}"
-    if model.tax_change_date is None:
-        return now
-    tax = model.next_tax_system if model.next_tax_system is not None else model.tax_system
-    vat = model.next_vat or model.vat
-    return f"{now}; с {model.tax_change_date.strftime('%d.%m.%Y')}: {describe(tax, vat)}"
