@@ -25,22 +25,16 @@ from wtforms import DateField, SelectField, StringField, ValidationError, valida
 from .admin_forms import _strip
 from .admin_order import OrderForm, OrderScreen, latest_receipt
 from .enums import CorrectionType, Intent, ReceiptKind
-from .errors import InvalidOrder
 
 if TYPE_CHECKING:
     from .extension import KassaState
 
-__all__ = ["CorrectionScreen", "correction_key"]
+__all__ = ["CorrectionScreen"]
 
 INTENTS = {i.value: i.label for i in (Intent.SELL_CORRECTION, Intent.SELL_RETURN_CORRECTION)}
 TYPES = dict(CorrectionType.choices())
 DATE_HINT = "дд.мм.гггг"
 NUMBER_LIMIT = 32  # KOMTET's limit for correction_info.base_number
-
-
-def correction_key(intent: str, base_date: date, base_number: str | None) -> str:
-    """The correction's event key, as ``outbox.create_correction`` makes it (part of its external id)."""
-    return f"{base_date:%Y%m%d}-{base_number or 'self'}-{Intent.parse(intent).value}"
 
 
 class _Day(DateField):
@@ -95,25 +89,15 @@ class CorrectionScreen(OrderScreen):
     existing_name = "такой чек коррекции (тот же вид, дата и номер документа-основания)"
 
     def preview(self, state: KassaState, order: Any, register: Any, form: Any) -> dict[str, Any]:
-        from .outbox import _cashier, make_external_id
-        from .receipts import build_correction
-        from .routing import register_settings
+        from .outbox import correction_key, preview_correction
 
         base_date, number = form.base_date.data, form.base_number.data or None
         key = correction_key(form.intent.data, base_date, number)
-        context = {"order": order, "existing": latest_receipt(state, self.kind, order.ref, key)}
-        try:  # as outbox.create_correction builds it: the register's settings on the base date
-            payload = build_correction(
-                order, register_settings(register, base_date),
-                external_id=make_external_id(state.config.external_id_prefix, self.kind.value, order.ref, key, 1),
-                intent=Intent.parse(form.intent.data), correction_type=CorrectionType.parse(form.correction_type.data),
-                base_date=base_date, base_number=number, callback_url=state.webhook_url(register.id),
-                cashier=_cashier(state))
-        except InvalidOrder as exc:
-            return context | {"payload": None, "errors": exc.errors}
-        except ValueError as exc:
-            return context | {"payload": None, "errors": {"register": str(exc)}}
-        return context | {"payload": payload, "errors": {}}
+        payload, errors = preview_correction(state, order, register, intent=form.intent.data,
+                                             correction_type=form.correction_type.data, base_date=base_date,
+                                             base_number=number)
+        return {"order": order, "existing": latest_receipt(state, self.kind, order.ref, key),
+                "payload": payload, "errors": errors}
 
     def create(self, state: KassaState, context: dict[str, Any], form: Any) -> Any:
         return state.kassa.correct(

@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from . import signals, statements
 from .client import KomtetClient, dumps
 from .dispatch import mark_for_dispatch
-from .enums import Intent, PaymentMethod, ReceiptKind, ReceiptState, SettlementScheme
+from .enums import CorrectionType, Intent, PaymentMethod, ReceiptKind, ReceiptState, SettlementScheme
 from .errors import (
     AlreadySubmitted,
     APIError,
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "added_in_this_transaction",
     "apply_result",
+    "cashier_for",
     "client_for",
     "create_correction",
     "create_refund",
@@ -65,7 +66,9 @@ __all__ = [
     "create_top_up",
     "make_external_id",
     "poll_sent",
+    "correction_key",
     "preview",
+    "preview_correction",
     "refresh",
     "release_held",
     "resend",
@@ -124,15 +127,18 @@ def create_sale(state: KassaState, shop_order: Any, *, register: Any = None, man
         order = state.adapt(shop_order)
     except InvalidOrder as exc:
         return _unbuildable(state, ReceiptKind.SALE, Intent.SELL, shop_order, exc)
-    plan = _Plan(
+    route = _route(state, order.region, online=order.is_online, register=register, automatic=not manual)
+    return _add(state, _sale_plan(order), route, when=_day(order.paid_at))
+
+
+def _sale_plan(order: Order) -> _Plan:
+    return _Plan(
         ReceiptKind.SALE, Intent.SELL, order.ref, "", order.region, order.to_dict(),
         lambda settings, external_id, callback, cashier: build_sale(
             order, settings, external_id=external_id, callback_url=callback, cashier=cashier,
             payment_method=_sale_method(settings, order),
         ),
     )
-    route = _route(state, order.region, online=order.is_online, register=register, automatic=not manual)
-    return _add(state, plan, route, when=_day(order.paid_at))
 
 
 def _sale_method(settings: ReceiptSettings, order: Order) -> PaymentMethod | None:
@@ -207,21 +213,45 @@ def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str 
 
 def create_correction(state: KassaState, shop_order: Any, *, intent: Intent, correction_type: Any,
                       base_date: date, base_number: str | None = None, register: Any = None) -> Any:
-    """Add a correction receipt for ``shop_order``'s positions (sent at once: a person asked for it)."""
+    """Add a correction receipt for ``shop_order``'s positions (sent at once: a person asked for it).
+
+    Raises :class:`InvalidOrder` naming the field for a correction KOMTET would refuse: by instruction
+    without the instruction's number, or a base document dated in the future.
+    """
+    _check_correction(correction_type, base_date, base_number)
     try:
         order = state.adapt(shop_order)
     except InvalidOrder as exc:
         return _unbuildable(state, ReceiptKind.CORRECTION, Intent.parse(intent), shop_order, exc)
-    intent = Intent.parse(intent)
-    key = f"{base_date:%Y%m%d}-{base_number or 'self'}-{intent.value}"
+    plan = _correction_plan(order, Intent.parse(intent), correction_type, base_date, base_number)
+    route = _route(state, order.region, online=order.is_online, register=register, automatic=False)
+    return _add(state, plan, route, when=base_date)
+
+
+def correction_key(intent: Any, base_date: date, base_number: str | None) -> str:
+    """A correction's event key (part of its external id): its base document and kind."""
+    return f"{base_date:%Y%m%d}-{base_number or 'self'}-{Intent.parse(intent).value}"
+
+
+def _check_correction(correction_type: Any, base_date: date, base_number: str | None) -> None:
+    errors = {}
+    if CorrectionType.parse(correction_type) is CorrectionType.INSTRUCTION and not base_number:
+        errors["base_number"] = "Для коррекции по предписанию нужен номер предписания"
+    if base_date > date.today():
+        errors["base_date"] = "Дата документа-основания не может быть в будущем"
+    if errors:
+        raise InvalidOrder(errors)
+
+
+def _correction_plan(order: Order, intent: Intent, correction_type: Any, base_date: date,
+                     base_number: str | None) -> _Plan:
     data = order.to_dict() | {"correction": {"intent": intent.value, "type": str(correction_type),
                                              "base_date": base_date.isoformat(), "base_number": base_number}}
-    plan = _Plan(ReceiptKind.CORRECTION, intent, order.ref, key, order.region, data,
+    return _Plan(ReceiptKind.CORRECTION, intent, order.ref, correction_key(intent, base_date, base_number),
+                 order.region, data,
                  lambda settings, external_id, callback, cashier: build_correction(
                      order, settings, external_id=external_id, intent=intent, correction_type=correction_type,
                      base_date=base_date, base_number=base_number, callback_url=callback, cashier=cashier))
-    route = _route(state, order.region, online=order.is_online, register=register, automatic=False)
-    return _add(state, plan, route, when=base_date)
 
 
 def create_settlement(state: KassaState, shop_order: Any) -> Any:
@@ -268,7 +298,8 @@ def _day(moment: datetime | None) -> date:
     return moment.date() if moment else date.today()
 
 
-def _cashier(state: KassaState) -> Cashier | None:
+def cashier_for(state: KassaState) -> Cashier | None:
+    """Who takes the payment: the shop's ``cashier_loader`` (a broken one is logged), else ``None``."""
     if state.cashier_loader is None:
         return None
     try:
@@ -333,7 +364,7 @@ def _routed(state: KassaState, plan: _Plan, route: Route, when: date, external_i
         try:
             settings = register_settings(route.register, when)
             callback = state.webhook_url(route.register.id) if route.register.id else None
-            payload = plan.build(settings, external_id, callback, _cashier(state))
+            payload = plan.build(settings, external_id, callback, cashier_for(state))
             values.update(payload_json=dumps(payload).decode("utf-8"), total=receipt_total(payload),
                           state=(S.HELD if route.held else S.QUEUED).value, last_error=None)
         except (InvalidOrder, ValueError) as exc:
@@ -526,16 +557,32 @@ def _replan(state: KassaState, receipt: Any) -> _Plan:
                  data, build)
 
 
-def preview(state: KassaState, shop_order: Any, register: Any, *, kind: ReceiptKind = ReceiptKind.SALE
-            ) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """What would be sent for ``shop_order`` on ``register``: ``(payload, errors)``; nothing is stored."""
+def preview(state: KassaState, shop_order: Any, register: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """What the sale receipt of ``shop_order`` on ``register`` would be: ``(payload, errors)``; nothing is stored."""
     try:
         order = state.adapt(shop_order)
-        settings = register_settings(register, _day(order.paid_at))
-        payload = build_sale(order, settings, external_id=make_external_id(
-            state.config.external_id_prefix, kind.value, order.ref, "", 1),
-            callback_url=state.webhook_url(register.id), cashier=_cashier(state),
-            payment_method=_sale_method(settings, order))
+    except InvalidOrder as exc:
+        return None, exc.errors
+    return _preview(state, _sale_plan(order), register, _day(order.paid_at))
+
+
+def preview_correction(state: KassaState, shop_order: Any, register: Any, *, intent: Any, correction_type: Any,
+                       base_date: date, base_number: str | None = None) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """What :func:`create_correction` would send: ``(payload, errors)``; nothing is stored."""
+    try:
+        _check_correction(correction_type, base_date, base_number)
+        order = state.adapt(shop_order)
+    except InvalidOrder as exc:
+        return None, exc.errors
+    return _preview(state, _correction_plan(order, Intent.parse(intent), correction_type, base_date, base_number),
+                    register, base_date)
+
+
+def _preview(state: KassaState, plan: _Plan, register: Any, when: date) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref, plan.event_key, 1)
+    try:
+        payload = plan.build(register_settings(register, when), external_id, state.webhook_url(register.id),
+                             cashier_for(state))
     except InvalidOrder as exc:
         return None, exc.errors
     except ValueError as exc:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from flask_komtet import Payment, signals
+from flask_komtet.errors import InvalidOrder
 from flask_komtet.receipts import RefundLine
 from tests.shop_fixtures import add_register, make_order, wait_for
 from tests.test_pipeline import emulator, receipts, shop, state_of  # noqa: F401  (fixtures)
@@ -180,3 +182,15 @@ def test_correction_receipts_of_each_kind(shop, emulator) -> None:
         again_id = again.external_id
     wait_for(lambda: state_of(app, db, again_id) == "done")
     assert payloads(emulator)[again_id]["correction_info"] == sent[ids[0]]["correction_info"]
+
+
+def test_a_correction_komtet_would_refuse_is_refused_naming_the_field(shop) -> None:
+    app, db, kassa = shop()
+    with app.app_context():
+        add_register(db, kassa.models)
+        with pytest.raises(InvalidOrder) as refused:
+            kassa.correct(make_order("9020"), intent="sellCorrection", correction_type="instruction",
+                          base_date=date.today() + timedelta(days=1))
+        assert set(refused.value.errors) == {"base_number", "base_date"}
+        assert "номер предписания" in refused.value.errors["base_number"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(kassa.models.Receipt)) == 0
