@@ -35,17 +35,27 @@ def _reset_postgres(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test PostgreSQL server's URL, started by ``scripts/postgres`` if need be."""
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own on the test PostgreSQL server (started by ``scripts/postgres``)."""
     url = os.environ.get("FLASK_KOMTET_TEST_DATABASE_URL")
     if url:
-        return url
+        yield url
+        return
     if os.environ.get("FLASK_KOMTET_SKIP_POSTGRES") == "1":
         pytest.skip("PostgreSQL disabled by FLASK_KOMTET_SKIP_POSTGRES=1")
     started = subprocess.run([str(ROOT / "scripts" / "postgres"), "start"], capture_output=True, text=True)
     if started.returncode != 0:
         pytest.fail(f"could not start PostgreSQL with scripts/postgres:\n{started.stderr}", pytrace=False)
-    return started.stdout.strip().splitlines()[-1]
+    server = started.stdout.strip().splitlines()[-1]
+    name = f"komtet_test_{os.getpid()}"  # runs side by side in one checkout never share a database
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
