@@ -39,16 +39,34 @@ class InvalidOrder(KomtetError, ValueError):
     Field paths look like ``lines[2].price`` or ``customer.email``.
     """
 
+    #: A message longer than this is cut (it may quote the shop's input).
+    MESSAGE_LIMIT = 400
+    #: ``str(error)`` is cut to this, so it fits the receipt's columns (``routing`` is 512 characters).
+    TEXT_LIMIT = 440
+
     def __init__(self, errors: dict[str, str] | str, field: str | None = None) -> None:
         if isinstance(errors, str):
             errors = {field or "order": errors}
-        self.errors: dict[str, str] = dict(errors)
-        super().__init__("; ".join(f"{name}: {message}" for name, message in self.errors.items()))
+        self.errors: dict[str, str] = {_clean(str(name), 128): _clean(str(message), self.MESSAGE_LIMIT)
+                                       for name, message in dict(errors).items()}
+        text = "; ".join(f"{name}: {message}" for name, message in self.errors.items())
+        super().__init__(_cut(text, self.TEXT_LIMIT))
 
     @property
     def field(self) -> str:
         """The first field named (handy when there is one)."""
         return next(iter(self.errors))
+
+
+def _clean(text: str, limit: int) -> str:
+    """Printable text: control characters and lone surrogates escaped (``\\x00``), at most ``limit`` characters."""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+    return _cut(text, limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class SignatureError(KomtetError):

@@ -5,7 +5,12 @@ dataclasses. Money and quantities are coerced to ``Decimal`` on creation
 (from ``Decimal``, ``int`` or ``str``; floats are taken by their shortest
 repr), and enum fields accept their wire values, so a shop can write
 ``OrderLine("Чай", "350.00", 2, vat=20)``. Bad values raise
-:class:`~flask_komtet.errors.InvalidOrder` naming the field.
+:class:`~flask_komtet.errors.InvalidOrder` naming the field: NaN, infinities
+and numbers of 10¹² or more; lists, dicts, floats or booleans where text is
+expected; lone UTF-16 surrogates anywhere; control or invisible characters in
+``ref`` and ``region`` (they become the receipt's ids), and a ``ref`` over 128
+or a ``region`` over 64 characters. Any other Unicode is kept as given; the
+receipt builder cleans what it prints.
 
 An *order adapter* is any callable ``shop_order -> Order``; see
 :class:`OrderAdapter`.
@@ -13,8 +18,11 @@ An *order adapter* is any callable ``shop_order -> Order``; see
 
 from __future__ import annotations
 
+import math
+import reprlib
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -23,44 +31,166 @@ from .errors import InvalidOrder
 
 __all__ = ["Customer", "Order", "OrderAdapter", "OrderLine", "Payment", "to_decimal"]
 
+#: Money and quantities at or above this (in absolute value) are refused: no receipt holds them
+#: (FFD keeps sums in at most six bytes of kopecks, 2.8 × 10¹² ₽), and Decimal arithmetic stays exact below it.
+NUMBER_LIMIT = Decimal(10) ** 12
+REF_LIMIT = 128  # komtet_receipt.order_ref
+REGION_LIMIT = 64  # komtet_receipt.region
+_NESTING_LIMIT = 4
+
+_short_repr = reprlib.Repr()
+_short_repr.maxstring = _short_repr.maxother = 60
+_short_repr.maxlevel, _short_repr.maxlist, _short_repr.maxdict = 2, 4, 4
+
+
+def _show(value: Any) -> str:
+    """A short, printable ``repr`` of the shop's value for an error message."""
+    try:
+        return _short_repr.repr(value)
+    except Exception:  # a shop object whose __repr__ fails
+        return f"<{type(value).__name__}>"
+
 
 def to_decimal(value: Any, name: str) -> Decimal:
-    """Coerce a money or quantity value to ``Decimal``, naming ``name`` on failure."""
+    """Coerce a money or quantity value to ``Decimal``, naming ``name`` on failure.
+
+    Accepts ``Decimal``, ``int``, ``float`` (by its shortest repr) and strings
+    (``" 12,50 "`` is 12.50); refuses ``None``, booleans, NaN, infinities and
+    numbers of :data:`NUMBER_LIMIT` or more.
+    """
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool) or value is None:
-        raise InvalidOrder(f"expected a number, got {value!r}", field=name)
-    elif isinstance(value, (int, str)):
+        raise InvalidOrder(f"expected a number, got {_show(value)}", field=name)
+    elif isinstance(value, int):
+        result = Decimal(value)  # exact, whatever its size (str() refuses ints over 4300 digits)
+    elif isinstance(value, str):
+        text = value.strip().replace(",", ".")
+        if len(text) > 100:
+            raise InvalidOrder(f"expected a number, got {_show(value)}", field=name)
         try:
-            result = Decimal(str(value).strip().replace(",", "."))
-        except InvalidOperation:
-            raise InvalidOrder(f"expected a number, got {value!r}", field=name) from None
+            result = Decimal(text)
+        except (InvalidOperation, ValueError):
+            raise InvalidOrder(f"expected a number, got {_show(value)}", field=name) from None
     elif isinstance(value, float):
         result = Decimal(repr(value))
     else:
         raise InvalidOrder(f"expected a number, got {type(value).__name__}", field=name)
     if not result.is_finite():
-        raise InvalidOrder(f"expected a finite number, got {value!r}", field=name)
+        raise InvalidOrder(f"expected a finite number, got {_show(value)}", field=name)
+    if result.copy_abs() >= NUMBER_LIMIT:
+        raise InvalidOrder(f"слишком большое число {_show(value)}: не больше {NUMBER_LIMIT - 1:,}".replace(",", " "),
+                           field=name)
     return result
 
 
 def _enum(cls: Any, value: Any, name: str) -> Any:
-    if value is None:
-        return None
+    if value is None or isinstance(value, cls):
+        return value
+    if isinstance(value, str) and not value.strip():
+        return None  # an empty column: not given
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)) or (
+            isinstance(value, str) and len(value) > 64):
+        allowed = ", ".join(str(m.value) for m in cls)
+        raise InvalidOrder(f"unknown value {_show(value)}; expected one of: {allowed}", field=name)
     try:
         return cls.parse(value)
-    except ValueError as exc:
+    except (ValueError, TypeError, ArithmeticError) as exc:  # "inf" overflows VatRate's float parsing
         raise InvalidOrder(str(exc), field=name) from None
 
 
-def _text(value: Any, name: str, *, required: bool = False) -> str | None:
+_NOT_TEXT = (bool, float, bytes, bytearray, memoryview, Mapping, list, tuple, Set)
+
+
+def _as_text(value: Any, name: str) -> str:
+    """``value`` as a plain ``str``: strings, numbers, UUIDs and lazy strings; never containers or floats."""
+    if type(value) is str:
+        text = value
+    elif isinstance(value, str):
+        text = str.__str__(value)
+    elif isinstance(value, _NOT_TEXT) or (type(value).__str__ is object.__str__ and not isinstance(value, int)):
+        raise InvalidOrder(f"expected a string, got {type(value).__name__} {_show(value)}", field=name)
+    else:
+        try:
+            text = str(value)
+        except Exception:
+            raise InvalidOrder(f"expected a string, got {type(value).__name__}", field=name) from None
+        if type(text) is not str:
+            text = str.__str__(text)
+    if not text.isprintable() and any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise InvalidOrder("недопустимые символы: одиночные суррогаты UTF-16 (строка не в Unicode)", field=name)
+    return text
+
+
+def _text(value: Any, name: str, *, required: bool = False, limit: int | None = None,
+          identifier: bool = False) -> str | None:
+    """Text from the shop; ``identifier`` (order ref, region) also refuses invisible and control characters."""
     if value is None or value == "":
         if required:
             raise InvalidOrder("is required", field=name)
         return None
-    if not isinstance(value, str):
-        value = str(value)
-    return value
+    text = _as_text(value, name)
+    if required and not text.strip():
+        raise InvalidOrder("is required (only spaces given)", field=name)
+    if limit is not None and len(text) > limit:
+        raise InvalidOrder(f"не длиннее {limit} символов (получено {len(text)})", field=name)
+    if identifier and not text.isprintable():
+        bad = next(ch for ch in text if not ch.isprintable())
+        raise InvalidOrder(f"недопустимый символ {ascii(bad)} (управляющий или невидимый)", field=name)
+    return text
+
+
+def _plain_value(value: Any, name: str, depth: int = 0) -> Any:
+    """A template field's value as plain JSON data (strings, numbers, booleans, lists, dicts)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) >= 10 ** 30:
+            raise InvalidOrder(f"слишком большое число {_show(value)}", field=name)
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidOrder(f"expected a finite number, got {value!r}", field=name)
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value.copy_abs() >= NUMBER_LIMIT ** 2:
+            raise InvalidOrder(f"expected a finite number, got {_show(value)}", field=name)
+        return str(value)
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, (Mapping, list, tuple, Set)):
+        if depth >= _NESTING_LIMIT:
+            raise InvalidOrder("слишком глубокая вложенность", field=name)
+        if isinstance(value, Mapping):
+            return {_as_text(k, f"{name}[{_show(k)}]"): _plain_value(v, f"{name}.{k}", depth + 1)
+                    for k, v in value.items()}
+        return [_plain_value(v, f"{name}[{i}]", depth + 1) for i, v in enumerate(value)]
+    return _as_text(value, name)
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidOrder(f"ожидается словарь полей, получено {type(value).__name__}", field="fields")
+    result = {}
+    for key, item in value.items():
+        key = _as_text(key, f"fields[{_show(key)}]")
+        result[key] = _plain_value(item, f"fields.{key}" if key.isidentifier() else f"fields[{_show(key)}]", 1)
+    return result
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidOrder(f"ожидается дата и время (datetime или ISO 8601), получено {_show(value)}", field="paid_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +228,8 @@ class OrderLine:
         set_(self, "discount", to_decimal(self.discount or 0, "discount"))
         set_(self, "vat", _enum(VatRate, self.vat, "vat"))
         set_(self, "payment_object", _enum(PaymentObject, self.payment_object, "payment_object"))
-        set_(self, "measure", _enum(Measure, self.measure if self.measure is not None else 0, "measure"))
+        measure = _enum(Measure, self.measure, "measure")
+        set_(self, "measure", Measure.PIECE if measure is None else measure)
         set_(self, "sku", _text(self.sku, "sku"))
 
 
@@ -110,20 +241,41 @@ class Payment:
     amount: Decimal
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "type", _enum(PaymentType, self.type, "type"))
+        kind = _enum(PaymentType, self.type, "type")
+        if kind is None:
+            raise InvalidOrder("is required (card, cash, prepayment, …)", field="type")
+        object.__setattr__(self, "type", kind)
         object.__setattr__(self, "amount", to_decimal(self.amount, "amount"))
 
 
-def _nested(items: Sequence[Any], cls: type, name: str) -> tuple[Any, ...]:
-    result = []
-    for index, item in enumerate(items or ()):
-        try:
-            result.append(item if isinstance(item, cls) else cls(**item))
-        except InvalidOrder as exc:
-            raise InvalidOrder({f"{name}[{index}].{k}": v for k, v in exc.errors.items()}) from None
-        except TypeError as exc:
-            raise InvalidOrder(str(exc), field=f"{name}[{index}]") from None
-    return tuple(result)
+def _items(items: Any, name: str) -> list[Any]:
+    """A list of the shop's items; refuses text, mappings and non-iterables with the field named."""
+    if items is None:
+        return []
+    if isinstance(items, (str, bytes, bytearray, Mapping)) or not isinstance(items, Iterable):
+        raise InvalidOrder(f"expected a list, got {type(items).__name__} {_show(items)}", field=name)
+    return list(items)
+
+
+def _prefixed(exc: InvalidOrder, prefix: str) -> InvalidOrder:
+    return InvalidOrder({f"{prefix}.{k}" if k != "order" else prefix: v for k, v in exc.errors.items()})
+
+
+def _one(item: Any, cls: type, name: str) -> Any:
+    if isinstance(item, cls):
+        return item
+    if not isinstance(item, Mapping):
+        raise InvalidOrder(f"expected {cls.__name__} or a dict, got {type(item).__name__} {_show(item)}", field=name)
+    try:
+        return cls(**item)
+    except InvalidOrder as exc:
+        raise _prefixed(exc, name) from None
+    except TypeError as exc:  # unknown, missing or non-string keys
+        raise InvalidOrder(str(exc), field=name) from None
+
+
+def _nested(items: Any, cls: type, name: str) -> tuple[Any, ...]:
+    return tuple(_one(item, cls, f"{name}[{index}]") for index, item in enumerate(_items(items, name)))
 
 
 @dataclass(frozen=True)
@@ -151,17 +303,21 @@ class Order:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        ref = _text(self.ref, "ref", required=True)
-        set_(self, "ref", ref)
-        set_(self, "region", _text(self.region, "region"))
+        set_(self, "ref", _text(self.ref, "ref", required=True, limit=REF_LIMIT, identifier=True))
+        set_(self, "region", _text(self.region, "region", limit=REGION_LIMIT, identifier=True))
         set_(self, "lines", _nested(self.lines, OrderLine, "lines"))
         set_(self, "payments", _nested(self.payments, Payment, "payments"))
-        if isinstance(self.customer, Mapping):
-            set_(self, "customer", Customer(**self.customer))
-        if isinstance(self.delivery, Mapping):
-            set_(self, "delivery", _nested([self.delivery], OrderLine, "delivery")[0])
+        if self.customer is None:
+            set_(self, "customer", Customer())
+        elif not isinstance(self.customer, Customer):
+            set_(self, "customer", _one(self.customer, Customer, "customer"))
+        if self.delivery is not None and not isinstance(self.delivery, OrderLine):
+            set_(self, "delivery", _one(self.delivery, OrderLine, "delivery"))
         set_(self, "discount", to_decimal(self.discount or 0, "discount"))
-        set_(self, "fields", dict(self.fields or {}))
+        set_(self, "fields", _fields(self.fields))
+        set_(self, "paid_at", _moment(self.paid_at))
+        if self.online is not None and not isinstance(self.online, bool):
+            raise InvalidOrder(f"expected true, false or None, got {_show(self.online)}", field="online")
 
     @property
     def is_online(self) -> bool:
@@ -192,10 +348,7 @@ class Order:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Order:
-        data = dict(data)
-        if data.get("paid_at"):
-            data["paid_at"] = datetime.fromisoformat(data["paid_at"])
-        return cls(**data)
+        return cls(**dict(data))
 
 
 def _line_dict(line: OrderLine) -> dict[str, Any]:
@@ -223,7 +376,7 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, datetime):
+    if isinstance(value, (date, time)):
         return value.isoformat()
     if hasattr(value, "value") and hasattr(value, "label"):
         return value.value
@@ -253,40 +406,77 @@ _NAMES = {
 }
 
 
-def _get(obj: Any, names: Sequence[str], default: Any = ...) -> Any:
+#: Values that are data, not objects: the adapter never looks up attributes on them.
+_SCALARS = (str, bytes, bytearray, memoryview, int, float, complex, Decimal, date, time, list, tuple, Set, type)
+
+
+def _get(obj: Any, names: Sequence[str], default: Any = ..., where: str = "order") -> Any:
+    """``obj[name]`` or ``obj.name`` for the first of ``names`` present (methods are called); else ``default``."""
+    if obj is None or isinstance(obj, _SCALARS):
+        return default
     for name in names:
-        value = obj.get(name, ...) if isinstance(obj, Mapping) else getattr(obj, name, ...)
+        try:
+            value = obj.get(name, ...) if isinstance(obj, Mapping) else getattr(obj, name, ...)
+            if value is not ... and callable(value) and not isinstance(value, type):
+                value = value()
+        except InvalidOrder:
+            raise
+        except Exception as exc:  # the shop's property or method failed
+            raise InvalidOrder(f"не удалось прочитать {name}: {type(exc).__name__}: {exc}", field=where) from None
         if value is not ...:
-            return value() if callable(value) and not isinstance(value, type) else value
+            return value
     return default
 
 
 def _require(obj: Any, key: str, where: str) -> Any:
-    value = _get(obj, _NAMES[key])
+    value = _get(obj, _NAMES[key], ..., where)
     if value is ...:
         tried = ", ".join(repr(n) for n in _NAMES[key])
+        kind = "ключа" if isinstance(obj, Mapping) else "атрибута"
         raise InvalidOrder(
-            f"у объекта {type(obj).__name__} нет атрибута {tried.split(', ')[0]} (искали: {tried}); "
+            f"у объекта {type(obj).__name__} нет {kind} {tried.split(', ')[0]} (искали: {tried}); "
             "передайте свой order_adapter= в KomtetKassa",
             field=where,
         )
     return value
 
 
-def _code(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+def _record(value: Any, where: str) -> Any:
+    """``value`` if it can be read by attribute or key (a dict or the shop's object), else a clear error."""
+    if value is None or isinstance(value, _SCALARS):
+        raise InvalidOrder(f"expected an object or a dict, got {type(value).__name__} {_show(value)}", field=where)
+    return value
+
+
+def _code(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, _SCALARS):
         return value
-    return str(_get(value, ("code", "id", "name"), value))
+    return _get(value, ("code", "id", "name"), value, where)
 
 
 def _line(item: Any, where: str) -> OrderLine:
-    optional = {k: _get(item, (k,), None) for k in ("vat", "payment_object", "measure", "sku", "discount")}
-    return OrderLine(
-        name=_require(item, "line.name", f"{where}.name"),
-        price=_require(item, "line.price", f"{where}.price"),
-        quantity=_require(item, "line.quantity", f"{where}.quantity"),
-        **{k: v for k, v in optional.items() if v is not None},
-    )
+    _record(item, where)
+    name = _require(item, "line.name", f"{where}.name")
+    price = _require(item, "line.price", f"{where}.price")
+    quantity = _require(item, "line.quantity", f"{where}.quantity")
+    optional = {k: _get(item, (k,), None, f"{where}.{k}")
+                for k in ("vat", "payment_object", "measure", "sku", "discount")}
+    try:
+        return OrderLine(name=name, price=price, quantity=quantity,
+                         **{k: v for k, v in optional.items() if v is not None})
+    except InvalidOrder as exc:
+        raise _prefixed(exc, where) from None
+
+
+def _payment(item: Any, where: str) -> Payment:
+    if isinstance(item, Payment):
+        return item
+    _record(item, where)
+    try:
+        return Payment(_get(item, ("type",), None, f"{where}.type"),
+                       _get(item, ("amount", "sum"), None, f"{where}.amount"))
+    except InvalidOrder as exc:
+        raise _prefixed(exc, where) from None
 
 
 def default_order_adapter(shop_order: Any) -> Order:
@@ -298,29 +488,48 @@ def default_order_adapter(shop_order: Any) -> Order:
     optional ``vat``, ``payment_object``, ``measure``, ``sku``, ``discount``;
     ``delivery`` (a line) or ``delivery_price``/``shipping_price``; ``discount``;
     ``payments``; ``fields``; ``paid_at``.
+
+    Anything it cannot read raises :class:`~flask_komtet.errors.InvalidOrder`
+    naming the field (``order.lines[2].price``), never another exception.
     """
     if isinstance(shop_order, Order):
         return shop_order
-    customer_obj = _get(shop_order, _NAMES["customer"], None) or shop_order
-    customer = Customer(**{k: _get(customer_obj, (k,), None) for k in ("email", "phone", "name", "inn")})
-    items = _require(shop_order, "lines", "order.lines")
-    delivery = _get(shop_order, ("delivery",), None)
+    _record(shop_order, "order")
+    customer_obj = _get(shop_order, _NAMES["customer"], None, "order.customer")
+    where = "order.customer"
+    if customer_obj is None:
+        customer_obj, where = shop_order, "order"
+    _record(customer_obj, where)
+    try:
+        customer = Customer(**{k: _get(customer_obj, (k,), None, f"{where}.{k}")
+                               for k in ("email", "phone", "name", "inn")})
+    except InvalidOrder as exc:
+        raise _prefixed(exc, where) from None
+    items = _items(_require(shop_order, "lines", "order.lines"), "order.lines")
+    lines = [item if isinstance(item, OrderLine) else _line(item, f"order.lines[{i}]") for i, item in enumerate(items)]
+    delivery = _get(shop_order, ("delivery",), None, "order.delivery")
     if delivery is not None and not isinstance(delivery, OrderLine):
-        delivery = _line(delivery, "delivery")
-    price = _get(shop_order, ("delivery_price", "shipping_price"), None)
-    if delivery is None and price:
-        delivery = OrderLine("Доставка", price, payment_object="service")
-    payments = _get(shop_order, ("payments",), None) or ()
-    return Order(
-        ref=str(_require(shop_order, "ref", "order.ref")),
-        region=_code(_get(shop_order, _NAMES["region"], None) or _get(customer_obj, ("region",), None)),
-        customer=customer,
-        lines=[item if isinstance(item, OrderLine) else _line(item, f"order.lines[{i}]")
-               for i, item in enumerate(items)],
-        delivery=delivery,
-        discount=_get(shop_order, ("discount", "coupon_discount"), None) or 0,
-        payments=[p if isinstance(p, Payment) else Payment(_get(p, ("type",)), _get(p, ("amount", "sum")))
-                  for p in payments],
-        fields=_get(shop_order, ("fields",), None) or {},
-        paid_at=_get(shop_order, ("paid_at",), None),
-    )
+        delivery = _line(delivery, "order.delivery")
+    price = _get(shop_order, ("delivery_price", "shipping_price"), None, "order.delivery_price")
+    if delivery is None and price is not None and price != "":
+        if to_decimal(price, "order.delivery_price"):
+            delivery = OrderLine("Доставка", to_decimal(price, "order.delivery_price"), payment_object="service")
+    payments = _items(_get(shop_order, ("payments",), None, "order.payments"), "order.payments")
+    payments = [_payment(p, f"order.payments[{i}]") for i, p in enumerate(payments)]
+    region = _get(shop_order, _NAMES["region"], None, "order.region")
+    if region is None:
+        region = _get(customer_obj, ("region",), None, "order.region")
+    try:
+        return Order(
+            ref=_require(shop_order, "ref", "order.ref"),
+            region=_code(region, "order.region"),
+            customer=customer,
+            lines=lines,
+            delivery=delivery,
+            discount=_get(shop_order, ("discount", "coupon_discount"), None, "order.discount") or 0,
+            payments=payments,
+            fields=_get(shop_order, ("fields",), None, "order.fields"),
+            paid_at=_get(shop_order, ("paid_at",), None, "order.paid_at"),
+        )
+    except InvalidOrder as exc:
+        raise _prefixed(exc, "order") from None

@@ -17,16 +17,23 @@ Rules, where KOMTET leaves a choice:
   calculated rate (22 → 22/122) and the payment object is ``payment``, as
   KOMTET's own plugins send them;
 * the buyer gets the receipt by email if known, else by phone (+7…); both are
-  sent when both are known.
+  sent when both are known;
+* text the shop supplies (names, the buyer's name, SKUs, the cashier) loses
+  its control characters and extra whitespace and is cut to KOMTET's limits
+  (names 128 characters, cashier 64); a position name with nothing visible
+  left becomes «Товар» («Доставка» for delivery); every other Unicode
+  character is sent as is. Bad numbers, contacts and INNs are
+  :class:`~flask_komtet.errors.InvalidOrder` naming the field.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .contacts import check_inn, normalize_email, normalize_phone
 from .enums import (
@@ -42,7 +49,7 @@ from .enums import (
 )
 from .errors import InvalidOrder
 from .money import allocate, kopecks, rubles, to_cents
-from .orders import Customer, Order, OrderLine, Payment
+from .orders import Customer, Order, OrderLine, Payment, _show, to_decimal
 
 __all__ = [
     "Cashier",
@@ -60,6 +67,12 @@ __all__ = [
 ]
 
 NAME_LIMIT = 128
+#: The position name when the shop's own has nothing visible (tag 1030 is required).
+PLACEHOLDER_NAME = "Товар"
+CASHIER_LIMIT = 64
+SKU_LIMIT = 64
+#: The most one position may cost, in kopecks: FFD writes sums in at most six bytes (VLN).
+TOTAL_LIMIT = 2 ** 48 - 1
 QUANTITY_PLACES = 3
 _ONE = Decimal(1)
 
@@ -119,7 +132,19 @@ TEMPLATE_TAGS: Mapping[str, str] = {
     "pay.ctt.e_date": "дата окончания абонемента",
 }
 _TAG = re.compile(r"\{([^{}]*)\}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _FIXED_TAGS = {tag for tag in TEMPLATE_TAGS if not tag.endswith(">")}
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Text for the receipt: control characters become spaces, runs of whitespace one space, cut to ``limit``.
+
+    ``""`` when nothing visible is left (only spaces, control or format characters such as RTL marks).
+    """
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(" ", text)
+    text = " ".join(text.split())[:limit].rstrip()
+    return text if any(ch.isalnum() or unicodedata.category(ch)[0] in "PS" for ch in text) else ""
 
 
 def _tags(template: str) -> list[str]:
@@ -139,9 +164,13 @@ def check_name_template(template: str) -> None:
 
 
 def render_name(template: str | None, line: OrderLine, order: Order) -> str:
-    """The position name: the template filled from the line and ``order.fields``, cut to 128 characters."""
+    """The position name: the template filled from the line and ``order.fields``, cut to 128 characters.
+
+    Control characters become spaces and runs of whitespace one space (see
+    :func:`clean_text`); a name with nothing visible becomes «Товар».
+    """
     if not template:
-        name = line.name
+        return clean_text(line.name, NAME_LIMIT) or PLACEHOLDER_NAME
     else:
         fields = order.fields
         customer = order.customer.name or ""
@@ -152,14 +181,19 @@ def render_name(template: str | None, line: OrderLine, order: Order) -> str:
         def fill(match: re.Match[str]) -> str:
             tag = match.group(1)
             if tag in values:
-                return str(values[tag] or "")
+                return _field_text(values[tag])
             if tag.startswith("custom_"):
-                return str(fields.get(tag, fields.get(tag[7:], "")) or "")
-            return str(fields.get(tag, "") or "")
+                return _field_text(fields.get(tag, fields.get(tag[7:], "")))
+            return _field_text(fields.get(tag, ""))
 
         name = _TAG.sub(fill, template)
-    name = " ".join(name.split())
-    return name[:NAME_LIMIT].rstrip() or line.name[:NAME_LIMIT]
+    return clean_text(name, NAME_LIMIT) or clean_text(line.name, NAME_LIMIT) or PLACEHOLDER_NAME
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_field_text(v) for v in value if v not in (None, ""))
+    return str(value or "")
 
 
 # -- positions --------------------------------------------------------------------------
@@ -202,6 +236,8 @@ def _positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -
         if price == 0:
             continue  # a gift: nothing to fiscalize
         gross = to_cents(price * quantity)
+        if gross > TOTAL_LIMIT:
+            raise InvalidOrder(f"сумма позиции {kopecks(gross)} больше допустимой {kopecks(TOTAL_LIMIT)}", field=field)
         discount = to_cents(line.discount)
         if discount < 0 or discount > gross:
             raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field=f"{field}.discount")
@@ -217,19 +253,25 @@ def _positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -
     template = settings.name_template
     for (index, line, price, quantity, net), share in zip(goods, shares):
         positions.append(_Position(
-            line, render_name(template, line, order) if template else line.name[:NAME_LIMIT], price, quantity,
+            line, render_name(template, line, order), price, quantity,
             kopecks(net - share), _VATS[line.vat or settings.vat, prepay],
             PaymentObject.PAYMENT if prepay else line.payment_object or settings.payment_object, index,
         ))
     delivery = order.delivery
     if delivery is not None and delivery.price:
         price, quantity = rubles(delivery.price), _quantity(delivery.quantity, "delivery.quantity")
+        if price < 0:
+            raise InvalidOrder("цена не может быть отрицательной", field="delivery.price")
         gross, discount = to_cents(price * quantity), to_cents(delivery.discount)
+        if gross > TOTAL_LIMIT:
+            raise InvalidOrder(f"сумма позиции {kopecks(gross)} больше допустимой {kopecks(TOTAL_LIMIT)}",
+                               field="delivery")
         if discount < 0 or discount > gross:
             raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field="delivery.discount")
         vat = delivery.vat or settings.delivery_vat or settings.vat
         positions.append(_Position(
-            delivery, delivery.name[:NAME_LIMIT], price, quantity, kopecks(gross - discount),
+            delivery, clean_text(delivery.name, NAME_LIMIT) or "Доставка", price, quantity,
+            kopecks(gross - discount),
             _vat(vat, prepay), PaymentObject.PAYMENT if prepay else PaymentObject.SERVICE, "delivery",
         ))
     return positions
@@ -248,8 +290,9 @@ def _position_dict(p: _Position, method: PaymentMethod) -> dict[str, Any]:
         "name": p.name, "price": p.price, "quantity": p.quantity, "total": p.total, "vat": p.vat.value,
         "measure": int(p.line.measure), "payment_method": method.value, "payment_object": p.payment_object.value,
     }
-    if p.line.sku:
-        item["id"] = p.line.sku[:64]
+    sku = clean_text(p.line.sku, SKU_LIMIT) if p.line.sku else ""
+    if sku:
+        item["id"] = sku
     return item
 
 
@@ -258,17 +301,18 @@ def _position_dict(p: _Position, method: PaymentMethod) -> dict[str, Any]:
 
 def _client(customer: Customer) -> dict[str, Any]:
     client: dict[str, Any] = {}
-    try:
-        if customer.email:
-            client["email"] = normalize_email(customer.email)
-        if customer.phone:
-            client["phone"] = normalize_phone(customer.phone)
-    except ValueError as exc:
-        raise InvalidOrder(str(exc), field="customer") from None
+    for key, normalize in (("email", normalize_email), ("phone", normalize_phone)):
+        value = getattr(customer, key)
+        if value:
+            try:
+                client[key] = normalize(value)
+            except ValueError as exc:
+                raise InvalidOrder(str(exc), field=f"customer.{key}") from None
     if not client:
         raise InvalidOrder("нужен email или телефон покупателя: на него придет электронный чек", field="customer")
-    if customer.name:
-        client["name"] = customer.name[:NAME_LIMIT]
+    name = clean_text(customer.name, NAME_LIMIT) if customer.name else ""
+    if name:
+        client["name"] = name
     if customer.inn:
         try:
             client["inn"] = check_inn(customer.inn)
@@ -293,9 +337,10 @@ def _company(settings: ReceiptSettings) -> dict[str, Any]:
 def _cashier(cashier: Cashier | None, settings: ReceiptSettings) -> dict[str, Any] | None:
     name = cashier.name if cashier else settings.cashier_name
     inn = cashier.inn if cashier else settings.cashier_inn
+    name = clean_text(str(name), CASHIER_LIMIT) if name else ""
     if not name:
         return None
-    result: dict[str, Any] = {"name": name.strip()[:64]}
+    result: dict[str, Any] = {"name": name}
     if inn:
         try:
             result["inn"] = check_inn(inn, person=True)
@@ -386,10 +431,8 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
         payments = _payments(order.payments, total, _default_type(order))
     else:
         by_index = {p.index: p for p in sold}
-        chosen = []
-        for n, raw in enumerate(lines):
-            position, quantity, total = _refund_part(by_index, _refund_line(raw, n), n)
-            chosen.append(_position_dict(position, method) | {"quantity": quantity, "total": total})
+        chosen = [_position_dict(position, method) | {"quantity": quantity, "total": total}
+                  for position, quantity, total in _refund_parts(by_index, lines)]
         total = sum((item["total"] for item in chosen), Decimal(0))
         kind = next((p.type for p in order.payments if p.type is not PaymentType.PREPAYMENT), _default_type(order))
         payments = _payments([], total, kind)
@@ -397,16 +440,31 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
                     callback_url)
 
 
-def _refund_part(by_index: Mapping[int | str, _Position], line: RefundLine, n: int) -> tuple[_Position, Decimal, Decimal]:
-    """``(position, quantity, total)`` refunded by ``line``: part of a line at its own unit total."""
-    position = by_index.get(line.index)
-    if position is None:
-        raise InvalidOrder("такой позиции нет в чеке продажи", field=f"refund_lines[{n}].index")
-    quantity = position.quantity if line.quantity is None else _quantity(
-        Decimal(str(line.quantity)), f"refund_lines[{n}].quantity")
-    if quantity > position.quantity:
-        raise InvalidOrder(f"нельзя вернуть больше, чем продано ({position.quantity})",
-                           field=f"refund_lines[{n}].quantity")
+def _refund_parts(by_index: Mapping[int | str, _Position], lines: Any) -> list[tuple[_Position, Decimal, Decimal]]:
+    """``(position, quantity, total)`` per line refunded; lines naming the same position count together."""
+    if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
+        raise InvalidOrder(f"ожидается список строк возврата, получено {_show(lines)}", field="refund_lines")
+    merged: dict[int | str, list[Any]] = {}
+    for n, raw in enumerate(lines):
+        line = _refund_line(raw, n)
+        index = line.index
+        if isinstance(index, str) and index.strip().isdigit() and index.strip().isascii():
+            index = int(index)
+        valid = index == "delivery" or (isinstance(index, int) and not isinstance(index, bool))
+        position = by_index.get(index) if valid else None
+        if position is None:
+            raise InvalidOrder("такой позиции нет в чеке продажи", field=f"refund_lines[{n}].index")
+        field = f"refund_lines[{n}].quantity"
+        quantity = position.quantity if line.quantity is None else _quantity(to_decimal(line.quantity, field), field)
+        entry = merged.setdefault(position.index, [position, Decimal(0), n])
+        entry[1] += quantity
+        if entry[1] > position.quantity:
+            raise InvalidOrder(f"нельзя вернуть больше, чем продано ({position.quantity})", field=field)
+    return [_refund_part(position, quantity, n) for position, quantity, n in merged.values()]
+
+
+def _refund_part(position: _Position, quantity: Decimal, n: int) -> tuple[_Position, Decimal, Decimal]:
+    """``(position, quantity, total)``: part of a line at its own unit total."""
     if quantity == position.quantity:
         return position, quantity, position.total
     # Proportional, but both the returned part and what stays must fit price × quantity.
@@ -422,12 +480,16 @@ def _refund_part(by_index: Mapping[int | str, _Position], line: RefundLine, n: i
 def _refund_line(raw: RefundLine | int | Mapping[str, Any], n: int) -> RefundLine:
     if isinstance(raw, RefundLine):
         return raw
-    if isinstance(raw, int):
+    if isinstance(raw, int) and not isinstance(raw, bool):
         return RefundLine(raw)
     if isinstance(raw, Mapping):
+        if "index" not in raw:
+            raise InvalidOrder("обязательное поле (номер строки заказа или \"delivery\")",
+                               field=f"refund_lines[{n}].index")
         quantity = raw.get("quantity")
-        return RefundLine(raw["index"], Decimal(str(quantity)) if quantity is not None else None)
-    raise InvalidOrder(f"непонятная строка возврата {raw!r}", field=f"refund_lines[{n}]")
+        field = f"refund_lines[{n}].quantity"
+        return RefundLine(raw["index"], to_decimal(quantity, field) if quantity not in (None, "") else None)
+    raise InvalidOrder(f"непонятная строка возврата {_show(raw)}", field=f"refund_lines[{n}]")
 
 
 def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: str, prepaid: Decimal,
@@ -447,8 +509,7 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
         if refund is None:
             remaining = {}
             break
-        for n, raw in enumerate(refund):
-            position, quantity, total = _refund_part(positions, _refund_line(raw, n), n)
+        for position, quantity, total in _refund_parts(positions, refund):
             entry = remaining.get(position.index)
             if entry is not None:
                 entry[1] -= quantity
@@ -496,13 +557,14 @@ def build_top_up(customer: Customer, amount: Decimal | int | str, settings: Rece
                  payment_type: PaymentType = PaymentType.CARD, callback_url: str | None = None,
                  cashier: Cashier | None = None) -> dict[str, Any]:
     """A balance top-up: one position named by the register («Пополнение баланса»)."""
-    total = Order(ref=external_id, lines=[OrderLine(settings.top_up_name, amount)]).lines[0].price
+    total = to_decimal(amount, "amount")
     if rubles(total) != total or total <= 0:
         raise InvalidOrder("сумма пополнения должна быть больше нуля, не больше двух знаков после запятой",
                            field="amount")
     method = settings.top_up_payment_method
     vat = _vat(settings.vat, method.is_prepayment)
-    position = {"name": settings.top_up_name[:NAME_LIMIT], "price": total, "quantity": Decimal(1), "total": total,
+    name = clean_text(settings.top_up_name or "", NAME_LIMIT) or "Пополнение баланса"
+    position = {"name": name, "price": total, "quantity": Decimal(1), "total": total,
                 "vat": vat.value, "measure": int(Measure.PIECE), "payment_method": method.value,
                 "payment_object": settings.top_up_payment_object.value}
     return _receipt(external_id, Intent.SELL, settings, customer, [position],

@@ -27,10 +27,11 @@ __all__ = ["validate_task"]
 Problems = list[tuple[str, str]]
 CENT = Decimal("0.01")
 _MICRO = Decimal("0.000001")
-_DATE = re.compile(r"^\d{2}\.\d{2}\.\d{4}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?\d{10,15}$")
-_INN = re.compile(r"^(\d{10}|\d{12})$")
+# fullmatch and ASCII digits: "$" lets a trailing newline through, and \d matches any script's digits
+_DATE = re.compile(r"[0-9]{2}\.[0-9]{2}\.[0-9]{4}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?[0-9]{10,15}")
+_INN = re.compile(r"[0-9]{10}|[0-9]{12}")
 
 _ENUMS: dict[type, frozenset[Any]] = {
     cls: frozenset(m.value for m in cls)
@@ -109,11 +110,11 @@ def _client(client: Any, out: Problems) -> None:
     email, phone = client.get("email"), client.get("phone")
     if not email and not phone:
         out.append(("client", "нужен email или phone покупателя (для интернет-расчетов)"))
-    if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)):
+    if email is not None and (not isinstance(email, str) or not _EMAIL.fullmatch(email)):
         out.append(("client.email", f"некорректный email {email!r}"))
-    if phone is not None and (not isinstance(phone, str) or not _PHONE.match(phone)):
+    if phone is not None and (not isinstance(phone, str) or not _PHONE.fullmatch(phone)):
         out.append(("client.phone", f"некорректный телефон {phone!r}"))
-    if "inn" in client and (not isinstance(client["inn"], str) or not _INN.match(client["inn"])):
+    if "inn" in client and (not isinstance(client["inn"], str) or not _INN.fullmatch(client["inn"])):
         out.append(("client.inn", "ИНН: 10 или 12 цифр"))
     if "name" in client:
         _text(client["name"], "client.name", out, limit=256)
@@ -128,7 +129,7 @@ def _company(company: Any, out: Problems) -> None:
     else:
         _enum(TaxSystem, company["sno"], "company.sno", out)
     _text(company.get("payment_address"), "company.payment_address", out, limit=256)
-    if "inn" in company and (not isinstance(company["inn"], str) or not _INN.match(company["inn"])):
+    if "inn" in company and (not isinstance(company["inn"], str) or not _INN.fullmatch(company["inn"])):
         out.append(("company.inn", "ИНН: 10 или 12 цифр"))
 
 
@@ -214,7 +215,7 @@ def _correction(info: Any, out: Problems) -> None:
         out.append(("correction_info", "для чека коррекции обязателен correction_info"))
         return
     _enum(CorrectionType, info.get("type"), "correction_info.type", out)
-    if not isinstance(info.get("base_date"), str) or not _DATE.match(info["base_date"]):
+    if not isinstance(info.get("base_date"), str) or not _DATE.fullmatch(info["base_date"]):
         out.append(("correction_info.base_date", "дата основания в формате дд.мм.гггг"))
     if "base_number" in info:
         _text(info["base_number"], "correction_info.base_number", out, limit=32)
@@ -255,7 +256,8 @@ def validate_task(payload: Mapping[str, Any], *, version: int = 2) -> Problems:
             out.append(("cashier", "должен быть объектом {name, inn}"))
         else:
             _text(cashier.get("name"), "cashier.name", out, limit=64)
-            if "inn" in cashier and (not isinstance(cashier["inn"], str) or not re.fullmatch(r"\d{12}", cashier["inn"])):
+            inn = cashier.get("inn", "")
+            if "inn" in cashier and (not isinstance(inn, str) or not re.fullmatch(r"[0-9]{12}", inn)):
                 out.append(("cashier.inn", "ИНН кассира: 12 цифр"))
     for flag in ("internet",):
         if flag in payload and not isinstance(payload[flag], bool):
