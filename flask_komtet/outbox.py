@@ -192,16 +192,17 @@ def _plain_lines(lines: Sequence[Any] | None) -> Any:
 
 def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str | None, ref: str | None,
                   online: bool = True) -> Any:
-    """Add a balance top-up receipt."""
-    if not isinstance(customer, Customer):
-        customer = Customer(**{k: getattr(customer, k, None) for k in ("email", "phone", "name", "inn")})
+    """Add a balance top-up receipt (a customer or amount it cannot read is kept as a ``failed`` receipt)."""
     order_ref = str(ref) if ref else uuid.uuid4().hex[:16]
     try:
+        if not isinstance(customer, Customer):
+            customer = Customer(**{k: _attribute(customer, k) for k in ("email", "phone", "name", "inn")})
         total = to_decimal(amount, "amount")
+        data = {"customer": Order(ref=order_ref, customer=customer).to_dict()["customer"], "amount": str(total),
+                "region": region}
     except InvalidOrder as exc:
-        return _unbuildable(state, ReceiptKind.TOP_UP, Intent.SELL, order_ref, exc)
-    data = {"customer": Order(ref=order_ref, customer=customer).to_dict()["customer"], "amount": str(total),
-            "region": region}
+        return _unbuildable(state, ReceiptKind.TOP_UP, Intent.SELL,
+                            {"ref": order_ref, "customer": customer, "amount": amount}, exc)
     plan = _Plan(
         ReceiptKind.TOP_UP, Intent.SELL, order_ref, "", region, data,
         lambda settings, external_id, callback, cashier: build_top_up(
@@ -209,6 +210,13 @@ def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str 
         ),
     )
     return _add(state, plan, _route(state, region, online=online), when=date.today())
+
+
+def _attribute(obj: Any, name: str) -> Any:
+    try:
+        return getattr(obj, name, None)
+    except Exception as exc:  # a shop property that raises
+        raise InvalidOrder(f"не удалось прочитать: {type(exc).__name__}", field=f"customer.{name}") from None
 
 
 def create_correction(state: KassaState, shop_order: Any, *, intent: Intent, correction_type: Any,

@@ -731,3 +731,24 @@ def test_unreadable_objects_with_hostile_ids(shop, komtet_emulator, shop_order: 
     app, db, kassa = shop
     row = _fiscalize_in_the_shops_transaction(app, db, kassa, komtet_emulator, shop_order)
     assert row.state == "failed" and "\x00" not in row.order_ref + row.external_id
+
+
+class _HostileCustomer:
+    email = "buyer@example.com"
+
+    @property
+    def phone(self) -> str:
+        raise RuntimeError("the CRM is down")
+
+
+@pytest.mark.parametrize("customer, ref, field", [
+    (_HostileCustomer(), "topup-1", "customer.phone"),
+    (SimpleNamespace(email="a@b.ru"), "12\x00", "ref"),
+    (SimpleNamespace(email="not an email\u202e"), "topup-2", "customer.email"),
+])
+def test_top_ups_the_shop_cannot_describe_are_kept_failed(shop, customer: Any, ref: str, field: str) -> None:
+    app, db, kassa = shop
+    with app.app_context():
+        receipt = kassa.top_up(customer, "100.00", region="msk", ref=ref)
+        db.session.commit()
+        assert receipt.state == "failed" and field in receipt.last_error, receipt.last_error
