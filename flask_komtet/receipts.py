@@ -370,15 +370,17 @@ def _payments(payments: Sequence[Payment], total: Decimal, default: PaymentType)
 
 def _receipt(external_id: str, intent: Intent, settings: ReceiptSettings, customer: Customer,
              positions: list[dict[str, Any]], payments: list[dict[str, Any]], cashier: Cashier | None,
-             callback_url: str | None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             callback_url: str | None, extra: Mapping[str, Any] | None = None, *, online: bool = True
+             ) -> dict[str, Any]:
+    """The payload; ``online=False`` (paid at the counter) always prints and is never «расчет в Интернете»."""
     payload: dict[str, Any] = {
-        "external_id": external_id, "intent": intent.value, "print": bool(settings.print_receipt),
+        "external_id": external_id, "intent": intent.value, "print": bool(settings.print_receipt) or not online,
         "client": _client(customer), "company": _company(settings), "positions": positions, "payments": payments,
     }
     cashier_dict = _cashier(cashier, settings)
     if cashier_dict:
         payload["cashier"] = cashier_dict
-    if settings.internet:
+    if settings.internet and online:
         payload["internet"] = True
     if callback_url:
         payload["callback_url"] = callback_url
@@ -411,7 +413,8 @@ def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, cal
     total = sum((p.total for p in positions), Decimal(0))
     payments = _payments(order.payments, total, _default_type(order))
     return _receipt(external_id, Intent.SELL, settings, order.customer,
-                    [_position_dict(p, method) for p in positions], payments, cashier, callback_url)
+                    [_position_dict(p, method) for p in positions], payments, cashier, callback_url,
+                    online=order.is_online)
 
 
 def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
@@ -437,7 +440,7 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
         kind = next((p.type for p in order.payments if p.type is not PaymentType.PREPAYMENT), _default_type(order))
         payments = _payments([], total, kind)
     return _receipt(external_id, Intent.SELL_RETURN, settings, order.customer, chosen, payments, cashier,
-                    callback_url)
+                    callback_url, online=order.is_online)
 
 
 def _refund_parts(by_index: Mapping[int | str, _Position], lines: Any) -> list[tuple[_Position, Decimal, Decimal]]:

@@ -210,3 +210,17 @@ def test_default_adapter_reads_obvious_names_and_names_what_is_missing() -> None
     with pytest.raises(InvalidOrder) as caught:
         default_order_adapter(NS(id=1, items=[NS(title="Чай", qty=1)]))
     assert caught.value.field == "order.lines[0].price"
+
+
+@pytest.mark.parametrize("print_receipt", [False, True])
+def test_print_and_internet_follow_where_the_buyer_paid(print_receipt: bool) -> None:
+    """«Печатать чек при онлайн оплате» decides online; at the counter the receipt is printed, never «в Интернете»."""
+    lines = [OrderLine("Чай", Decimal("100.00"))]
+    online = sale(Order(ref="1", customer=BUYER, lines=lines), print_receipt=print_receipt, internet=True)
+    counter = sale(Order(ref="2", customer=BUYER, lines=lines, payments=[Payment("cash", Decimal("100.00"))]),
+                   print_receipt=print_receipt, internet=True)
+    assert online["print"] is print_receipt and online["internet"] is True
+    assert counter["print"] is True and "internet" not in counter
+    refund = build_refund(Order(ref="2", customer=BUYER, lines=lines, payments=[Payment("cash", Decimal("100.00"))]),
+                          settings(print_receipt=print_receipt), external_id="refund-2-all-1")
+    assert refund["print"] is True
