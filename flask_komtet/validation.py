@@ -53,19 +53,22 @@ def _number(value: Any) -> Decimal | None:
     return None
 
 
+_NULL = "None is not of type number/string: необязательные поля с null не передаются"
+
+
 def _nulls(value: Any, path: str, out: Problems) -> None:
     """Report every key present with ``null`` (KOMTET's JSON schema refuses them)."""
-    if isinstance(value, Mapping):
-        items: Any = value.items()
-        where = (lambda key: f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        items = enumerate(value)
-        where = (lambda index: f"{path}[{index}]")
+    if type(value) is list:
+        pairs: Any = enumerate(value)
+        where: Callable[[Any], str] = lambda index: f"{path}[{index}]"  # noqa: E731
+    elif type(value) is dict or isinstance(value, Mapping):
+        pairs = value.items()
+        where = lambda key: f"{path}.{key}" if path else str(key)  # noqa: E731
     else:
         return
-    for key, item in items:
+    for key, item in pairs:  # paths are spelled out only where they are needed
         if item is None:
-            out.append((where(key), "None is not of type number/string: необязательные поля с null не передаются"))
+            out.append((where(key), _NULL))
         elif type(item) is dict or type(item) is list:
             _nulls(item, where(key), out)
 
