@@ -21,6 +21,7 @@ Run: python bench/bench_checkout.py
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.client
 import os
@@ -58,7 +59,13 @@ def database_url(tmp: Path, name: str) -> str:
     with engine.connect() as connection:
         connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name}"))
         connection.execute(sa.text(f"CREATE DATABASE bench_{name}"))
-    engine.dispose()
+
+    def drop() -> None:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)"))
+        engine.dispose()
+
+    atexit.register(drop)
     return server.rsplit("/", 1)[0] + f"/bench_{name}"
 
 
