@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from decimal import Decimal
 from typing import Any, Iterator
 
@@ -419,3 +421,39 @@ def test_registers_changed_by_another_process_are_seen_by_the_next_receipt(make_
         db.session.commit()
         assert fourth.state == "failed" and fourth.register_id is None and "«msk»" in fourth.last_error
     other.dispose()
+
+
+def test_two_notifications_at_the_same_moment_make_one_receipt(make_app) -> None:
+    """Two transactions add the same order's receipt concurrently: the second INSERT waits for the first,
+    skips the duplicate, and returns the row the first committed; neither shop transaction fails."""
+    app, db, kassa = make_app(DISPATCH="worker")
+    with app.app_context():
+        add_register(db, kassa.models)
+    first_added, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def first() -> None:
+        with app.app_context():
+            results["first"] = kassa.fiscalize(make_order("951")).external_id
+            first_added.set()
+            release.wait(10)
+            db.session.commit()
+
+    def second() -> None:
+        with app.app_context():
+            first_added.wait(10)
+            receipt = kassa.fiscalize(make_order("951"))  # blocks on the first one's row until it commits
+            results["second"] = receipt.external_id
+            db.session.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # the second is waiting on the first's uncommitted row
+    assert "second" not in results
+    release.set()
+    for thread in threads:
+        thread.join(15)
+    assert results == {"first": "sale-951-1", "second": "sale-951-1"}
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(kassa.models.Receipt)) == 1
