@@ -625,37 +625,23 @@ class _Outcome:
 _NO_ANSWER = "KOMTET не ответил"
 
 
-def _due(Receipt: Any, now: datetime) -> Any:
-    return sa.or_(
-        sa.and_(Receipt.state == S.QUEUED.value, Receipt.next_attempt_at <= now),
-        sa.and_(Receipt.state == S.SENDING.value, Receipt.lease_expires_at < now),
-    )
-
-
 def _claim(state: KassaState, session: Session, limit: int, receipt_id: int | None = None) -> list[tuple[Any, str]]:
     """Move up to ``limit`` due receipts to ``sending`` under a fresh lease token."""
     Receipt = state.models.Receipt
+    table = Receipt.__table__
     now = utcnow()
     token = secrets.token_hex(8)
-    query = sa.select(Receipt.id).where(_due(Receipt, now))
-    if receipt_id is not None:
-        query = query.where(Receipt.id == receipt_id)
-    query = query.order_by(Receipt.next_attempt_at, Receipt.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = session.scalars(query).all()
+    connection = session.connection()
+    ids = connection.execute(statements.due_ids(table, connection.dialect.name, one=receipt_id is not None),
+                             {"b_now": now, "b_limit": limit, "b_id": receipt_id}).scalars().all()
     if not ids:
         session.rollback()
         return []
-    session.execute(
-        sa.update(Receipt)
-        .where(Receipt.id.in_(ids), _due(Receipt, now))
-        .values(state=S.SENDING.value, lease_token=token, attempts=Receipt.attempts + 1,
-                lease_expires_at=now + timedelta(seconds=state.config.lease))
-        .execution_options(synchronize_session=False)
-    )
+    connection.execute(statements.claim(table), {
+        "b_ids": ids, "b_now": now, "b_token": token,
+        "b_expires": now + timedelta(seconds=state.config.lease)})
     session.commit()
-    rows = session.scalars(sa.select(Receipt).where(Receipt.lease_token == token)).all()
+    rows = session.scalars(statements.claimed(Receipt), {"b_token": token}).all()
     return [(row, token) for row in rows]
 
 
@@ -799,7 +785,7 @@ def _record(state: KassaState, session: Session, outcomes: list[_Outcome]) -> li
         if signal is not None:
             signalled.append((receipt, signal))
     if events:
-        connection.execute(sa.insert(Event.__table__), events)
+        connection.execute(statements.insert_events(Event.__table__), events)
     for receipt, _ in signalled:
         session.expire(receipt)
     return signalled

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .enums import ReceiptKind, ReceiptState
 
-__all__ = ["insert_events", "insert_new", "registers_for_routing", "receipt_for_result", "record_result", "record_send", "register_secret",
+__all__ = ["claim", "claimed", "due_ids", "insert_events", "insert_new", "registers_for_routing", "receipt_for_result", "record_result", "record_send", "register_secret",
            "release_waiting"]
 
 S = ReceiptState
@@ -69,6 +69,41 @@ def release_waiting(receipts: sa.Table, waiting_prefix: str) -> Any:
         .values(state=S.QUEUED.value, last_error=None, next_attempt_at=sa.bindparam("b_stamp"),
                 updated_at=sa.bindparam("b_stamp"))
     ))
+
+
+def _due(c: Any) -> Any:
+    """Queued and due at ``:b_now``, or claimed by a sender whose lease ran out."""
+    return sa.or_(
+        sa.and_(c.state == S.QUEUED.value, c.next_attempt_at <= sa.bindparam("b_now")),
+        sa.and_(c.state == S.SENDING.value, c.lease_expires_at < sa.bindparam("b_now")),
+    )
+
+
+def due_ids(receipts: sa.Table, dialect: str, *, one: bool = False) -> Any:
+    """The ids of up to ``:b_limit`` due receipts, oldest first (only ``:b_id`` with ``one``); on PostgreSQL
+    ``FOR UPDATE SKIP LOCKED``, so concurrent senders take different rows."""
+    def build(c: Any) -> Any:
+        query = sa.select(c.id).where(_due(c))
+        if one:
+            query = query.where(c.id == sa.bindparam("b_id"))
+        query = query.order_by(c.next_attempt_at, c.id).limit(sa.bindparam("b_limit", type_=sa.Integer))
+        return query.with_for_update(skip_locked=True) if dialect == "postgresql" else query
+    return _once(receipts, f"due_ids-{dialect}-{one}", build)
+
+
+def claim(receipts: sa.Table) -> Any:
+    """Move ``:b_ids`` (if still due) to ``sending`` under the lease ``:b_token`` until ``:b_expires``."""
+    return _once(receipts, "claim", lambda c: (
+        sa.update(receipts)
+        .where(c.id.in_(sa.bindparam("b_ids", expanding=True)), _due(c))
+        .values(state=S.SENDING.value, lease_token=sa.bindparam("b_token"), attempts=c.attempts + 1,
+                lease_expires_at=sa.bindparam("b_expires"), updated_at=sa.bindparam("b_now"))
+    ))
+
+
+def claimed(model: Any) -> Any:
+    """The receipts (with their registers) held under the lease ``:b_token``."""
+    return _once(model.__table__, "claimed", lambda c: sa.select(model).where(c.lease_token == sa.bindparam("b_token")))
 
 
 def record_send(receipts: sa.Table) -> Any:
