@@ -115,7 +115,15 @@ def make_shop(tmp: Path, name: str, emulator_url: str, variant: str) -> tuple[Fl
 
     sdk = None
     if variant == "sdk-sync":
-        from komtet_kassa_sdk.v2 import Check, Client, Intent, PaymentMethod, PaymentObject, Position, TaxSystem
+        from komtet_kassa_sdk.v2 import (
+            Check,
+            Client,
+            Intent,
+            PaymentMethod,
+            PaymentObject,
+            Position,
+            TaxSystem,
+        )
 
         sdk = Client("bench", "secret")
         sdk.set_host(emulator_url)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from _common import EmulatorProcess
 from bench_drain import make_app
-from tests.shop_fixtures import make_order
 
 from flask_komtet.outbox import send_due
+from tests.shop_fixtures import make_order
 
 RECEIPTS = 10_000
 SLICE = 1_000

@@ -29,7 +29,16 @@ from flask_komtet.enums import Measure, PaymentObject, ReceiptState, VatRate
 
 from .extensions import db, kassa
 from .formatting import moment, rub
-from .models import PAYMENT_TYPES, REGIONS, BalanceTopUp, Coupon, Customer, Order, OrderStatus, Product
+from .models import (
+    PAYMENT_TYPES,
+    REGIONS,
+    BalanceTopUp,
+    Coupon,
+    Customer,
+    Order,
+    OrderStatus,
+    Product,
+)
 from .receipts import latest_sale, receipts_by_ref
 
 __all__ = ["admin_allowed", "build_admin"]

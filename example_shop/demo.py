@@ -11,9 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask_komtet.enums import Measure, PaymentObject, SettlementScheme, TaxSystem
-
 from flask import Flask
+
+from flask_komtet.enums import Measure, PaymentObject, SettlementScheme, TaxSystem
 
 from .extensions import db, kassa
 from .models import Coupon, Customer, Product

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from . import enums, errors, signals
 from .errors import InvalidOrder, KomtetError
-from .extension import KomtetKassa, get_state
+from .extension import KomtetKassa
 from .orders import Customer, Order, OrderAdapter, OrderLine, Payment
+from .state import get_state
 
 __version__ = "0.1.0"
 

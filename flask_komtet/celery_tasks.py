@@ -20,17 +20,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .models import utcnow
+from .outbox import poll_sent, send_due, send_receipt
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from .state import KassaState
 
 __all__ = ["register_celery_tasks"]
 
 
 def register_celery_tasks(celery_app: Any, state: KassaState) -> tuple[Any, Any]:
     """Define ``send_receipt`` and ``sweep`` on ``celery_app`` for this Flask app; returns both."""
-    from .outbox import poll_sent, send_due, send_receipt
-
     app = state.app
 
     @celery_app.task(name="flask_komtet.send_receipt", ignore_result=True, shared=False)

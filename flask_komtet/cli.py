@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from .errors import APIError
-from .extension import get_state
+from .outbox import client_for, poll_sent, send_due
+from .reconcile import reconcile
+from .state import get_state
 
 __all__ = ["komtet_cli"]
 
@@ -27,8 +29,6 @@ def komtet_cli() -> None:
 @with_appcontext
 def send_command(limit: int) -> None:
     """Send the receipts that are due now, once."""
-    from .outbox import send_due
-
     state, total = get_state(), 0
     while total < limit:
         sent = send_due(state, limit=min(50, limit - total))
@@ -43,8 +43,6 @@ def send_command(limit: int) -> None:
 @with_appcontext
 def poll_command(older_than: float | None) -> None:
     """Ask KOMTET about receipts sent without an answer (AlfaCRM's «Обновить состояние»)."""
-    from .outbox import poll_sent
-
     click.echo(f"Обновлено чеков: {poll_sent(get_state(), older_than=older_than, limit=1000)}")
 
 
@@ -54,8 +52,6 @@ def poll_command(older_than: float | None) -> None:
 @with_appcontext
 def worker_command(interval: float, poll_every: float) -> None:
     """Send due receipts and poll unanswered ones until stopped (SIGTERM / Ctrl-C)."""
-    from .outbox import poll_sent, send_due
-
     state = get_state()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -79,8 +75,6 @@ def worker_command(interval: float, poll_every: float) -> None:
 @with_appcontext
 def check_command() -> None:
     """Show the configuration and every register's queue state in KOMTET."""
-    from .outbox import client_for
-
     state = get_state()
     config = state.config
     click.echo(f"API: {config.api_url}  dispatch: {config.dispatch}  public URL: {config.public_url or '(не задан)'}")
@@ -106,8 +100,6 @@ def check_command() -> None:
 @with_appcontext
 def reconcile_command(since: datetime) -> None:
     """Paid orders without a done receipt, and receipts without a paid order."""
-    from .reconcile import reconcile
-
     report = reconcile(get_state(), since)
     for line in report.lines():
         click.echo(line)

@@ -5,8 +5,8 @@
 ``celery``  a Celery task per receipt on the host's Celery app
 ``sync``    right after the commit, in the committing thread (tests, scripts)
 
-Every dispatcher also owns the small thread pool that posts a batch of
-receipts to KOMTET concurrently (the database work stays in one thread).
+Every dispatcher is also a :class:`~flask_komtet.posting.Poster`: it owns the
+small thread pool that posts a batch of receipts to KOMTET concurrently.
 """
 
 from __future__ import annotations
@@ -16,91 +16,35 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Sequence
 
-import sqlalchemy as sa
 from flask import Flask
 
-from .errors import KomtetError
+from .outbox import poll_sent, send_due
+from .posting import Poster
 
 if TYPE_CHECKING:
-    from .client import KomtetClient
-    from .extension import KassaState
+    from .state import KassaState
 
 __all__ = ["Dispatcher", "make_dispatcher"]
 
 log = logging.getLogger("flask_komtet.dispatch")
 
-DISPATCH_KEY = "komtet_kassa_dispatch"
-POST_CONCURRENCY = 8
 BATCH = 100
-MULTI = 25
 
 
-class Dispatcher:
+class Dispatcher(Poster):
     """Base: sends nothing by itself (``worker`` mode); posts batches concurrently."""
 
     mode = "worker"
 
     def __init__(self, app: Flask, state: KassaState) -> None:
+        super().__init__()
         self.app = app
         self.state = state
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
 
     def notify(self, receipt_ids: Sequence[int] = ()) -> None:
         """Called after a commit that queued receipts."""
-
-    def post_all(self, jobs: list[tuple[KomtetClient, int, bytes]]) -> list[tuple[dict[str, Any] | None, KomtetError | None]]:
-        """POST each ``(client, queue_id, body)``; results in order, errors returned, not raised.
-
-        Receipts for one shop and queue go together through ``multi-tasks`` (up to
-        ``MULTI`` a request); a batch KOMTET refuses is sent again one by one, so
-        one bad receipt (or one already submitted) never holds back the others.
-        """
-        groups: dict[tuple[str, str, int], list[int]] = {}
-        for index, (client, queue_id, _) in enumerate(jobs):
-            groups.setdefault((client.api_url, client.shop_id, queue_id), []).append(index)
-        chunks = [[jobs[i] for i in indexes[n:n + MULTI]] for indexes in groups.values()
-                  for n in range(0, len(indexes), MULTI)]
-        order = [i for indexes in groups.values() for n in range(0, len(indexes), MULTI) for i in indexes[n:n + MULTI]]
-        results = list(self._executor().map(_post_chunk, chunks)) if len(chunks) > 1 else [_post_chunk(c) for c in chunks]
-        flat = [result for chunk in results for result in chunk]
-        ordered: list[Any] = [None] * len(jobs)
-        for index, result in zip(order, flat):
-            ordered[index] = result
-        return ordered
-
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(POST_CONCURRENCY, thread_name_prefix="komtet-post")
-            return self._pool
-
-    def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-
-
-def _post_chunk(chunk: list[tuple[KomtetClient, int, bytes]]) -> list[tuple[dict[str, Any] | None, KomtetError | None]]:
-    if len(chunk) == 1:
-        return [_post(chunk[0])]
-    client, queue_id, _ = chunk[0]
-    try:
-        return [(task, None) for task in client.create_tasks(queue_id, [body for _, _, body in chunk])]
-    except KomtetError as exc:
-        if exc.retryable:
-            return [(None, exc)] * len(chunk)
-        return [_post(job) for job in chunk]  # find out which receipt KOMTET refused
-
-
-def _post(job: tuple[KomtetClient, int, bytes]) -> tuple[dict[str, Any] | None, KomtetError | None]:
-    client, queue_id, body = job
-    try:
-        return client.create_task(queue_id, body), None
-    except KomtetError as exc:
-        return None, exc
 
 
 class SyncDispatcher(Dispatcher):
@@ -109,8 +53,6 @@ class SyncDispatcher(Dispatcher):
     mode = "sync"
 
     def notify(self, receipt_ids: Sequence[int] = ()) -> None:
-        from .outbox import send_due
-
         with self.app.app_context():
             while send_due(self.state, limit=BATCH):
                 pass
@@ -148,8 +90,6 @@ class ThreadDispatcher(Dispatcher):
                 self._thread.start()
 
     def _run(self) -> None:
-        from .outbox import poll_sent, send_due
-
         last_poll = 0.0
         with self.app.app_context():
             while not self._stopped.is_set():
@@ -200,36 +140,3 @@ _MODES: dict[str, type[Dispatcher]] = {
 
 def make_dispatcher(app: Flask, state: KassaState) -> Dispatcher:
     return _MODES[state.config.dispatch](app, state)
-
-
-def _collect_ids(session: Any) -> dict[Dispatcher, list[int]]:
-    pending: dict[Dispatcher, list[Any]] = session.info.pop(DISPATCH_KEY, {}) or {}
-    return {d: [key[0] for key in (sa.inspect(r).identity for r in receipts) if key] for d, receipts in pending.items()}
-
-
-def mark_for_dispatch(session: Any, dispatcher: Dispatcher, receipt: Any) -> None:
-    """Remember that ``receipt`` should be sent once ``session`` commits."""
-    session.info.setdefault(DISPATCH_KEY, {}).setdefault(dispatcher, []).append(receipt)
-
-
-def unmark_for_dispatch(session: Any, dispatcher: Dispatcher, receipt: Any) -> None:
-    """Forget ``receipt``: it is not to be sent after all (e.g. it now waits)."""
-    pending = session.info.get(DISPATCH_KEY, {}).get(dispatcher, [])
-    if receipt in pending:
-        pending.remove(receipt)
-
-
-@sa.event.listens_for(sa.orm.Session, "after_commit")
-def _after_commit(session: Any) -> None:
-    if DISPATCH_KEY not in session.info:
-        return
-    for dispatcher, ids in _collect_ids(session).items():
-        try:
-            dispatcher.notify(ids)
-        except Exception:  # the shop's commit succeeded; the outbox keeps the receipt
-            log.exception("dispatching receipts after commit failed; they stay queued")
-
-
-@sa.event.listens_for(sa.orm.Session, "after_rollback")
-def _after_rollback(session: Any) -> None:
-    session.info.pop(DISPATCH_KEY, None)

@@ -15,93 +15,29 @@ One object may serve several apps; per-app state lives in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Sequence, TypedDict, Unpack
+from typing import Any, Callable, Sequence, TypedDict, Unpack
 
 import requests
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask
 
-from . import signals
-from .config import KassaConfig, load_config
+from . import outbox, signals
+from .adapter import default_order_adapter
+from .admin import add_admin_views
+from .celery_tasks import register_celery_tasks
+from .cli import komtet_cli
+from .config import load_config
+from .dispatch import make_dispatcher
 from .errors import ConfigurationError
 from .models import Models, get_models
 from .orders import Customer, Order
-from .registry import RegisterCache
+from .receivers import Receivers
+from .state import EXTENSION_KEY, CashierLoader, KassaState, get_state
+from .webhooks import register_webhooks
 
-if TYPE_CHECKING:
-    from .dispatch import Dispatcher
+__all__ = ["KassaOptions", "KomtetKassa"]
 
-__all__ = ["KassaOptions", "KassaState", "KomtetKassa", "get_state"]
-
-EXTENSION_KEY = "komtet_kassa"
 log = logging.getLogger("flask_komtet")
-
-CashierLoader = Callable[[], Any]
-
-
-@dataclass
-class KassaState:
-    """Everything the extension knows about one app."""
-
-    kassa: KomtetKassa
-    app: Flask
-    config: KassaConfig
-    db: Any
-    models: Models
-    order_adapter: Callable[[Any], Order]
-    cashier_loader: CashierLoader | None
-    http: requests.Session
-    dispatcher: Dispatcher
-    paid_orders_loader: Callable[[Any], Any] | None = None
-    order_loader: Callable[[str], Any] | None = None
-    admin_access: Callable[[], bool] | None = None
-    celery_tasks: tuple[Any, Any] | None = None
-    admin_views: list[Any] = field(default_factory=list)
-    registers: RegisterCache = field(default_factory=RegisterCache)
-
-    @property
-    def session(self) -> Any:
-        return self.db.session
-
-    def adapt(self, shop_order: Any) -> Order:
-        """The shop's order as an :class:`Order` (an ``Order`` passes through)."""
-        if isinstance(shop_order, Order):
-            return shop_order
-        return self.order_adapter(shop_order)
-
-    def base_url(self) -> str | None:
-        """The shop's public base URL: ``PUBLIC_URL``, else the current request's host."""
-        if self.config.public_url:
-            return self.config.public_url
-        if has_request_context():
-            return request.host_url.rstrip("/")
-        return None
-
-    def webhook_url(self, register_id: int, outcome: str = "success") -> str | None:
-        """The URL to paste into the KOMTET cabinet (and sent as ``callback_url``)."""
-        base = self.base_url()
-        if base is None:
-            return None
-        return f"{base}{self.config.url_prefix}/{register_id}/{outcome}"
-
-
-def get_state(app: Flask | None = None) -> KassaState:
-    """The extension state of ``app`` (default: the current app)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        return app.extensions[EXTENSION_KEY]
-    except KeyError:
-        raise RuntimeError(
-            "The current Flask app is not registered with KomtetKassa. "
-            "Did you forget to call 'kassa.init_app(app, db=db)'?"
-        ) from None
-
-
-def _default_adapter(shop_order: Any) -> Order:
-    from .orders import default_order_adapter
-
-    return default_order_adapter(shop_order)
 
 
 class KassaOptions(TypedDict, total=False):
@@ -168,8 +104,6 @@ class KomtetKassa:
                 "KomtetKassa needs the shop's Flask-SQLAlchemy object: init_app(app, db=db)"
             )
         config = load_config(app.config)
-        from .dispatch import make_dispatcher
-
         http = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=32)
         http.mount("http://", adapter)
@@ -180,7 +114,7 @@ class KomtetKassa:
             config=config,
             db=db,
             models=get_models(db),
-            order_adapter=given.get("order_adapter") or _default_adapter,
+            order_adapter=given.get("order_adapter") or default_order_adapter,
             cashier_loader=given.get("cashier_loader"),
             http=http,
             dispatcher=None,  # type: ignore[arg-type]
@@ -191,17 +125,11 @@ class KomtetKassa:
         state.dispatcher = make_dispatcher(app, state)
         celery = given.get("celery")
         if celery is not None:
-            from .celery_tasks import register_celery_tasks
-
             state.celery_tasks = register_celery_tasks(celery, state)
             state.dispatcher.send_task = state.celery_tasks[0]
         app.extensions[EXTENSION_KEY] = state
 
-        from .webhooks import register_webhooks
-
         register_webhooks(app, state)
-        from .cli import komtet_cli
-
         app.cli.add_command(komtet_cli)
         self._connect_signals(app)
 
@@ -210,16 +138,12 @@ class KomtetKassa:
             admins = app.extensions.get("admin") or []
             admin = admins[0] if len(admins) == 1 else None
         if admin:
-            from .admin import add_admin_views
-
             state.admin_views = add_admin_views(admin, state)
         return state
 
     # -- signals -------------------------------------------------------------------
 
     def _connect_signals(self, app: Flask) -> None:
-        from .receivers import Receivers
-
         receivers = Receivers(self)
         self._receivers[id(app)] = receivers  # blinker holds receivers weakly
         signals.order_paid.connect(receivers.order_paid, sender=app)
@@ -248,8 +172,6 @@ class KomtetKassa:
         sends it even on a register that does not auto-fiscalize.
         """
         state = get_state()
-        from . import outbox
-
         return outbox.create_sale(state, order, register=register, manual=manual)
 
     def refund(self, order: Any, lines: Sequence[Any] | None = None, *, ref: str | None = None) -> Any:
@@ -259,8 +181,6 @@ class KomtetKassa:
         with the same ``ref`` (or, without one, the same lines) return one receipt.
         """
         state = get_state()
-        from . import outbox
-
         return outbox.create_refund(state, order, lines=lines, ref=ref)
 
     def top_up(
@@ -277,15 +197,11 @@ class KomtetKassa:
         ``ref`` is the shop's payment id; repeated calls with it return one receipt.
         """
         state = get_state()
-        from . import outbox
-
         return outbox.create_top_up(state, customer, amount, region=region, ref=ref, online=online)
 
     def settle(self, order: Any) -> Any:
         """Queue the settlement receipt («Полный расчет») after a prepayment receipt."""
         state = get_state()
-        from . import outbox
-
         return outbox.create_settlement(state, order)
 
     def correct(self, order: Any, *, intent: str = "sellCorrection", correction_type: str = "self",
@@ -296,21 +212,15 @@ class KomtetKassa:
         ``base_date`` (a ``date``) and ``base_number`` name the document it rests on.
         """
         state = get_state()
-        from . import outbox
-
         return outbox.create_correction(state, order, intent=intent, correction_type=correction_type,
                                         base_date=base_date, base_number=base_number, register=register)
 
     def send_pending(self, limit: int = 100) -> int:
         """Send what is due now, in this thread; returns how many receipts were tried."""
         state = get_state()
-        from . import outbox
-
         return outbox.send_due(state, limit=limit)
 
     def poll(self, older_than: float | None = None, limit: int = 100) -> int:
         """Ask KOMTET about receipts sent without an answer; returns how many changed."""
         state = get_state()
-        from . import outbox
-
         return outbox.poll_sent(state, older_than=older_than, limit=limit)

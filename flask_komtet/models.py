@@ -16,7 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship, validates
+from sqlalchemy.orm import (
+    Mapped,
+    Session,
+    make_transient_to_detached,
+    mapped_column,
+    relationship,
+    validates,
+)
 from sqlalchemy.types import TypeDecorator
 
 from . import statements

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from .enums import ReceiptKind, ReceiptState
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from .state import KassaState
 
 
 @dataclass

@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, request
 
 from . import statements
-from .extension import KassaState, get_state
+from .outbox import apply_result
 from .signing import is_valid_signature
+from .state import KassaState, get_state
 
 __all__ = ["blueprint", "register_webhooks"]
 
@@ -91,8 +92,6 @@ def _handle(register_id: int, outcome: str) -> Response:
     if receipt.register_id != register_id:
         log.warning("KOMTET callback for %s arrived at register %s", receipt.external_id, register_id)
         return _answer(403, "The receipt belongs to another cash register")
-    from .outbox import apply_result
-
     apply_result(state, receipt, info, source="callback")
     return _answer(200, "OK")
 

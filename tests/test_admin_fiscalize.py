@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from flask_komtet import Order, OrderLine
-from flask_komtet.admin_fiscalize import field_name
+from flask_komtet.admin.fiscalize import field_name
 from tests.shop_fixtures import add_register, make_order
 from tests.test_admin import SECRET, AdminClient, admin_app, emulator, text  # noqa: F401  (fixtures)
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from flask_komtet import Customer, Order, OrderLine, Payment
-from flask_komtet.admin_taxes import TaxSchedule
+from flask_komtet.admin.taxes import TaxSchedule
 from tests.shop_fixtures import add_register, make_order, wait_for
 from tests.test_admin import REGISTERS, SECRET, AdminClient, admin_app, emulator, text  # noqa: F401  (fixtures)
 from tests.test_admin_fiscalize import payload_of, receipts

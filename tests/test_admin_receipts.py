@@ -334,6 +334,6 @@ def test_receipts_are_records_not_editable(admin_app, emulator) -> None:
     (Decimal("1000000"), "1\u00a0000\u00a0000,00\u00a0₽"), (Decimal("-5.1"), "−5,10\u00a0₽"),
 ])
 def test_money_format(value: Any, expected: str) -> None:
-    from flask_komtet.admin_base import format_rub
+    from flask_komtet.admin.base import format_rub
 
     assert format_rub(value) == expected

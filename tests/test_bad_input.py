@@ -26,12 +26,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
+from flask_komtet.adapter import default_order_adapter
 from flask_komtet.client import dumps
 from flask_komtet.emulator import KomtetEmulator
 from flask_komtet.enums import Measure, PaymentMethod, PaymentObject, TaxSystem, VatRate
 from flask_komtet.errors import InvalidOrder
-from flask_komtet.money import rubles, to_cents
-from flask_komtet.orders import Customer, Order, OrderLine, Payment, default_order_adapter
+from flask_komtet.orders import Customer, Order, OrderLine, Payment
 from flask_komtet.receipts import (
     Cashier,
     ReceiptSettings,
@@ -41,6 +41,7 @@ from flask_komtet.receipts import (
     build_top_up,
     receipt_total,
 )
+from flask_komtet.receipts.money import rubles, to_cents
 from flask_komtet.validation import validate_task
 from tests.shop_fixtures import QUEUE, SECRET, SHOP_ID, add_register
 

@@ -12,7 +12,14 @@ import pytest
 
 from flask_komtet.emulator import KomtetEmulator
 from tests.live_server import LateApp, LiveServer
-from tests.shop_fixtures import QUEUE, SECRET, SHOP_ID, add_register, make_order, wait_for
+from tests.shop_fixtures import (
+    QUEUE,
+    SECRET,
+    SHOP_ID,
+    add_register,
+    make_order,
+    wait_for,
+)
 
 celery = pytest.importorskip("celery", reason="the celery extra is part of the test extra")
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import requests
 import sqlalchemy as sa
 

@@ -258,7 +258,15 @@ def test_failed_callback_delivery_is_retried(emu) -> None:
 
 
 def test_the_official_sdk_is_accepted(emu) -> None:
-    from komtet_kassa_sdk.v2 import (Check, Client, Intent, PaymentMethod, PaymentObject, Position, TaxSystem)
+    from komtet_kassa_sdk.v2 import (
+        Check,
+        Client,
+        Intent,
+        PaymentMethod,
+        PaymentObject,
+        Position,
+        TaxSystem,
+    )
 
     client = Client(SHOP, SECRET)
     client.set_host(emu.url)

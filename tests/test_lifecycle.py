@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from flask_komtet import Payment, signals
+from flask_komtet import signals
 from flask_komtet.errors import InvalidOrder
 from flask_komtet.receipts import RefundLine
 from tests.shop_fixtures import add_register, make_order, wait_for

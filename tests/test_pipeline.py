@@ -16,7 +16,14 @@ from flask_komtet import Customer, Order, signals
 from flask_komtet.emulator import KomtetEmulator
 from flask_komtet.models import utcnow
 from tests.live_server import LateApp, LiveServer
-from tests.shop_fixtures import QUEUE, SECRET, SHOP_ID, add_register, make_order, wait_for
+from tests.shop_fixtures import (
+    QUEUE,
+    SECRET,
+    SHOP_ID,
+    add_register,
+    make_order,
+    wait_for,
+)
 
 
 @pytest.fixture

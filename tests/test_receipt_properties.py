@@ -8,9 +8,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flask_komtet.enums import Measure, PaymentMethod, PaymentObject, PaymentType, TaxSystem, VatRate
+from flask_komtet.enums import (
+    Measure,
+    PaymentMethod,
+    PaymentObject,
+    PaymentType,
+    TaxSystem,
+    VatRate,
+)
 from flask_komtet.errors import InvalidOrder
-from flask_komtet.money import rubles
 from flask_komtet.orders import Customer, Order, OrderLine, Payment
 from flask_komtet.receipts import (
     ReceiptSettings,
@@ -20,6 +26,7 @@ from flask_komtet.receipts import (
     build_settlement,
     receipt_total,
 )
+from flask_komtet.receipts.money import rubles
 
 money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2)
 quantity = st.one_of(st.integers(1, 20).map(Decimal), st.decimals(min_value=Decimal("0.001"), max_value=Decimal("50"),

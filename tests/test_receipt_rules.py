@@ -7,11 +7,10 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from flask_komtet.contacts import check_inn, normalize_phone
+from flask_komtet.adapter import default_order_adapter
 from flask_komtet.enums import PaymentMethod, PaymentObject, TaxSystem, VatRate
 from flask_komtet.errors import InvalidOrder
-from flask_komtet.money import allocate
-from flask_komtet.orders import Customer, Order, OrderLine, Payment, default_order_adapter
+from flask_komtet.orders import Customer, Order, OrderLine, Payment
 from flask_komtet.receipts import (
     Cashier,
     ReceiptSettings,
@@ -22,6 +21,8 @@ from flask_komtet.receipts import (
     check_name_template,
     receipt_total,
 )
+from flask_komtet.receipts.contacts import check_inn, normalize_phone
+from flask_komtet.receipts.money import allocate
 
 BUYER = Customer(email="buyer@example.com")
 

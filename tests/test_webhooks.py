@@ -14,7 +14,14 @@ from flask_komtet.emulator import KomtetEmulator
 from flask_komtet.models import utcnow
 from flask_komtet.signing import sign
 from tests.live_server import LateApp, LiveServer
-from tests.shop_fixtures import QUEUE, SECRET, SHOP_ID, add_register, make_order, wait_for
+from tests.shop_fixtures import (
+    QUEUE,
+    SECRET,
+    SHOP_ID,
+    add_register,
+    make_order,
+    wait_for,
+)
 
 FISCAL = {"fn": "9999078900001234", "i": "4521", "fp": "3216549870", "t": "20261122T1530", "s": "1060.00", "n": 1}
 

@@ -25,15 +25,15 @@ from flask import flash, redirect, request
 from flask_admin import BaseView
 from wtforms import SelectField, StringField, validators
 
-from .admin_base import KassaView, RussianSecureForm, format_rub, pretty_json, state_badge
-from .admin_forms import _strip
-from .admin_timeline import order_receipts
-from .enums import PaymentType, ReceiptKind
-from .errors import InvalidOrder
-from .validation import validate_task
+from ..enums import PaymentType, ReceiptKind
+from ..errors import InvalidOrder
+from ..validation import validate_task
+from .base import KassaView, RussianSecureForm, format_rub, pretty_json, state_badge
+from .forms import strip_text
+from .timeline import order_receipts
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
 __all__ = ["OrderForm", "OrderReceiptView", "OrderScreen", "field_name", "latest_receipt"]
 
@@ -73,7 +73,7 @@ def field_name(path: str) -> str:
 class OrderForm(RussianSecureForm):
     """The order (by its number) and the register; a screen adds its own fields."""
 
-    order_ref = StringField("Номер заказа", [validators.InputRequired("Укажите номер заказа")], filters=[_strip])
+    order_ref = StringField("Номер заказа", [validators.InputRequired("Укажите номер заказа")], filters=[strip_text])
     register = SelectField("Касса", choices={}, validate_choice=True)
 
 
@@ -176,7 +176,7 @@ class OrderReceiptView(KassaView, BaseView):
         if register_id:
             register = state.session.get(CashRegister, int(register_id))
             return register, f"Касса «{register.name}» (№{register.id}): выбрана вручную"
-        from .routing import choose_register
+        from ..routing import choose_register
 
         registers = state.session.scalars(sa.select(CashRegister)).all()
         route = choose_register(registers, order.region, online=order.is_online, automatic=False,
@@ -208,6 +208,6 @@ def _named(errors: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _pretty(payload: Any) -> str | None:
-    from .client import dumps
+    from ..client import dumps
 
     return pretty_json(dumps(payload)) if payload is not None else None

@@ -28,10 +28,18 @@ from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
 from markupsafe import Markup
 from sqlalchemy.orm import lazyload
 
-from . import admin_actions
-from .admin_base import KassaView, RussianSecureForm, format_moment, format_rub, pretty_json, ru_gettext, state_badge
-from .admin_timeline import order_receipts
-from .enums import ReceiptKind, ReceiptState
+from ..enums import ReceiptKind, ReceiptState
+from . import actions
+from .base import (
+    KassaView,
+    RussianSecureForm,
+    format_moment,
+    format_rub,
+    pretty_json,
+    ru_gettext,
+    state_badge,
+)
+from .timeline import order_receipts
 
 __all__ = ["ReceiptView"]
 
@@ -167,9 +175,9 @@ class ReceiptView(KassaView, ModelView):
         return {
             "payload": pretty_json(receipt.payload_json),
             "events": receipt.events,
-            "operations": admin_actions.allowed_operations(receipt),
-            "labels": {name: label for name, (label, _) in admin_actions.OPERATIONS.items()},
-            "refund_rows": admin_actions.refund_lines_form(receipt) if admin_actions.can_refund(receipt) else [],
+            "operations": actions.allowed_operations(receipt),
+            "labels": {name: label for name, (label, _) in actions.OPERATIONS.items()},
+            "refund_rows": actions.refund_lines_form(receipt) if actions.can_refund(receipt) else [],
             "timeline": timeline,
             "resend_of": next((row for row in timeline if row.id == receipt.resend_of_id), None),
             "resent_as": [row for row in timeline if row.resend_of_id == receipt.id],
@@ -207,7 +215,7 @@ class ReceiptView(KassaView, ModelView):
         return list(self.kassa_state.session.scalars(
             sa.select(Receipt).where(Receipt.id.in_([int(i) for i in ids])).order_by(Receipt.id)))
 
-    def _flash(self, outcomes: list[admin_actions.Outcome]) -> None:
+    def _flash(self, outcomes: list[actions.Outcome]) -> None:
         failed = [o for o in outcomes if not o.ok]
         done = [o for o in outcomes if o.ok]
         for outcome in failed[:10] + done[:10]:
@@ -217,7 +225,7 @@ class ReceiptView(KassaView, ModelView):
             flash(f"…и еще {hidden} (всего выполнено: {len(done)}, не выполнено: {len(failed)})", "info")
 
     def _bulk(self, name: str, ids: list[str]) -> None:
-        self._flash([admin_actions.run(self.kassa_state, name, receipt) for receipt in self._selected(ids)])
+        self._flash([actions.run(self.kassa_state, name, receipt) for receipt in self._selected(ids)])
 
     @action("send", "Отправить сейчас", "Отправить выбранные чеки в КОМТЕТ Кассу сейчас?")
     def action_send(self, ids: list[str]) -> None:
@@ -250,7 +258,7 @@ class ReceiptView(KassaView, ModelView):
         receipt = self._posted_receipt()
         if receipt is None:
             return self._back(None)
-        outcome = admin_actions.run(self.kassa_state, request.form.get("op", ""), receipt)
+        outcome = actions.run(self.kassa_state, request.form.get("op", ""), receipt)
         flash(outcome.message, outcome.category)
         return self._back(outcome.receipt or receipt)
 
@@ -259,7 +267,7 @@ class ReceiptView(KassaView, ModelView):
         receipt = self._posted_receipt()
         if receipt is None:
             return self._back(None)
-        outcome = admin_actions.refund(self.kassa_state, receipt, request.form)
+        outcome = actions.refund(self.kassa_state, receipt, request.form)
         flash(outcome.message, outcome.category)
         return self._back(outcome.receipt if outcome.ok else receipt)
 

@@ -35,11 +35,11 @@ from wtforms import (
     validators,
 )
 
-from .admin_base import RussianSecureForm
-from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from ..enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from .base import RussianSecureForm
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
 __all__ = ["WriteOnlyField", "register_form_class", "template_help"]
 
@@ -104,19 +104,19 @@ class _RegionsSelect(SelectMultipleField):
         setattr(obj, name, list(self.data or []))
 
 
-def _strip(value: Any) -> Any:
+def strip_text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
 def _none_if_empty(value: Any) -> Any:
-    value = _strip(value)
+    value = strip_text(value)
     return value or None
 
 
 def _inn(person: bool | None) -> Callable[[Any, Any], None]:
     def check(form: Any, field: Any) -> None:
         if field.data:
-            from .contacts import check_inn
+            from ..contacts import check_inn
 
             try:
                 check_inn(field.data, person=person)
@@ -129,7 +129,7 @@ def _inn(person: bool | None) -> Callable[[Any, Any], None]:
 def _template(form: Any, field: Any) -> None:
     if field.data:
         try:
-            from .receipts import check_name_template
+            from ..receipts import check_name_template
         except ImportError:  # pragma: no cover - receipts.py always has it
             return
         try:
@@ -141,7 +141,7 @@ def _template(form: Any, field: Any) -> None:
 def template_help() -> Markup:
     """The template tags and what each one becomes, for the form's description."""
     try:
-        from .receipts import TEMPLATE_TAGS
+        from ..receipts import TEMPLATE_TAGS
     except ImportError:  # pragma: no cover
         TEMPLATE_TAGS = {}
     rows = Markup("").join(
@@ -161,7 +161,7 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
 
     class CashRegisterForm(RussianSecureForm):
         name = StringField("Название", [validators.InputRequired(REQUIRED), validators.Length(max=128)],
-                           filters=[_strip], description="Название кассы, как его видит менеджер.")
+                           filters=[strip_text], description="Название кассы, как его видит менеджер.")
         if has_regions:
             region = SelectField(
                 "Регион", [validators.InputRequired(REQUIRED)], validate_choice=True,
@@ -171,13 +171,13 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
                 description="Регионы, в которых касса используется при автоматической фискализации онлайн оплат.")
         else:
             region = StringField(
-                "Регион", [validators.InputRequired(REQUIRED), validators.Length(max=64)], filters=[_strip],
+                "Регион", [validators.InputRequired(REQUIRED), validators.Length(max=64)], filters=[strip_text],
                 description="Код региона заказа (список регионов магазин задает в KOMTET_KASSA_REGIONS).")
             extra_regions = _RegionsText(
                 "Дополнительные регионы для онлайн оплат",
                 description="Коды регионов через запятую: касса обслуживает их только при онлайн оплате.")
         shop_id = StringField("ShopID", [validators.InputRequired(REQUIRED), validators.Length(max=128)],
-                              filters=[_strip],
+                              filters=[strip_text],
                               description="Из личного кабинета КОМТЕТ Кассы: Фискализация → Магазины.")
         secret = WriteOnlyField(
             "Secret", [validators.Length(max=256)],
@@ -208,7 +208,7 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
                                            default=PaymentObject.PAYMENT.value)
         top_up_name = StringField("Название позиции при онлайн пополнении баланса клиентами",
                                   [validators.InputRequired(REQUIRED), validators.Length(max=128)],
-                                  filters=[_strip], default="Пополнение баланса")
+                                  filters=[strip_text], default="Пополнение баланса")
         settlement_scheme = _EnumField(
             "Схема расчетов", SettlementScheme, default=SettlementScheme.TWO_RECEIPTS.value,
             description="Один чек при оплате или чек предоплаты и чек полного расчета при отгрузке.")
@@ -221,7 +221,7 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
         internet = BooleanField("Расчет в интернете", default=True,
                                 description="Признак расчетов в сети Интернет (для онлайн-магазина).")
         payment_address = StringField(
-            "Место расчетов", [validators.InputRequired(REQUIRED), validators.Length(max=256)], filters=[_strip],
+            "Место расчетов", [validators.InputRequired(REQUIRED), validators.Length(max=256)], filters=[strip_text],
             description="Адрес сайта магазина или адрес точки продаж.")
         place_address = StringField("Адрес расчетов", [validators.Optional(), validators.Length(max=256)],
                                     filters=[_none_if_empty],

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .enums import ReceiptKind, ReceiptState
-from .errors import InvalidOrder, KomtetError
+from ..enums import ReceiptKind, ReceiptState
+from ..errors import InvalidOrder, KomtetError
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
 __all__ = ["OPERATIONS", "Outcome", "allowed_operations", "refund", "refund_lines_form", "run"]
 
@@ -44,7 +44,7 @@ def _name(receipt: Any) -> str:
 
 
 def _send_now(state: KassaState, receipt: Any) -> Outcome:
-    from . import outbox
+    from .. import outbox
 
     if receipt.state == S.HELD.value:
         outbox.release_held(state, receipt)
@@ -59,7 +59,7 @@ def _send_now(state: KassaState, receipt: Any) -> Outcome:
 
 
 def _resend(state: KassaState, receipt: Any) -> Outcome:
-    from . import outbox
+    from .. import outbox
 
     if receipt.state not in (S.ERROR.value, S.FAILED.value):
         return Outcome(False, f"{_name(receipt)}: повторить можно только чек «{S.ERROR.label}» или "
@@ -74,7 +74,7 @@ def _resend(state: KassaState, receipt: Any) -> Outcome:
 
 
 def _refresh(state: KassaState, receipt: Any) -> Outcome:
-    from . import outbox
+    from .. import outbox
 
     if receipt.state != S.SENT.value or receipt.task_id is None:
         return Outcome(False, f"{_name(receipt)}: обновить состояние можно только у чека «{S.SENT.label}», "
@@ -138,7 +138,7 @@ def can_refund(receipt: Any) -> bool:
 
 def stored_order(receipt: Any) -> Any:
     """The order the receipt was built from (``Receipt.order_data``)."""
-    from .orders import Order
+    from ..orders import Order
 
     data = json.loads(receipt.order_data or "{}")
     data.pop("refund_lines", None)
@@ -161,7 +161,7 @@ def refund_lines_form(receipt: Any) -> list[dict[str, Any]]:
 
 
 def _chosen_lines(form: Mapping[str, str], rows: list[dict[str, Any]]) -> list[Any]:
-    from .receipts import RefundLine
+    from ..receipts import RefundLine
 
     chosen = []
     for row in rows:
@@ -183,7 +183,7 @@ def _chosen_lines(form: Mapping[str, str], rows: list[dict[str, Any]]) -> list[A
 
 def refund(state: KassaState, receipt: Any, form: Mapping[str, str]) -> Outcome:
     """«Оформить возврат»: ``form["scope"]`` is ``"all"`` or ``"lines"`` with ``qty_<index>`` fields."""
-    from . import outbox
+    from .. import outbox
 
     def operation() -> Outcome:
         if not can_refund(receipt):

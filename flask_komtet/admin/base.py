@@ -20,10 +20,10 @@ from flask_admin.form import SecureForm
 from markupsafe import Markup
 from wtforms.meta import DefaultMeta
 
-from .enums import ReceiptState
+from ..enums import ReceiptState
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
 __all__ = [
     "ActionForm",

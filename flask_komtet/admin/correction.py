@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from wtforms import DateField, SelectField, StringField, ValidationError, validators
 
-from .admin_forms import _strip
-from .admin_order import OrderForm, OrderScreen, latest_receipt
-from .enums import CorrectionType, Intent, ReceiptKind
+from ..enums import CorrectionType, Intent, ReceiptKind
+from .forms import strip_text
+from .order import OrderForm, OrderScreen, latest_receipt
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
 __all__ = ["CorrectionScreen"]
 
@@ -67,7 +67,7 @@ class CorrectionForm(OrderForm):
         "Номер документа-основания",
         [validators.Length(max=NUMBER_LIMIT,
                            message=f"Номер документа-основания: не длиннее {NUMBER_LIMIT} символов")],
-        filters=[_strip],
+        filters=[strip_text],
         description="Номер предписания (обязателен по предписанию) или внутреннего акта.")
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -89,7 +89,7 @@ class CorrectionScreen(OrderScreen):
     existing_name = "такой чек коррекции (тот же вид, дата и номер документа-основания)"
 
     def preview(self, state: KassaState, order: Any, register: Any, form: Any) -> dict[str, Any]:
-        from .outbox import correction_key, preview_correction
+        from ..outbox import correction_key, preview_correction
 
         base_date, number = form.base_date.data, form.base_number.data or None
         key = correction_key(form.intent.data, base_date, number)

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from markupsafe import Markup
 
-from .admin_base import format_moment, format_rub, state_badge
-from .enums import Intent, ReceiptKind
+from ..enums import Intent, ReceiptKind
+from .base import format_moment, format_rub, state_badge
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
 __all__ = ["TimelineRow", "order_receipts"]
 

@@ -44,13 +44,13 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, message_flashed, request
 from flask_admin.menu import MenuLink
 
-from .admin_base import translate_flashes
-from .admin_fiscalize import FiscalizeView
-from .admin_receipts import ReceiptView
-from .admin_registers import CashRegisterView
+from .base import translate_flashes
+from .fiscalize import FiscalizeView
+from .receipts import ReceiptView
+from .registers import CashRegisterView
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
 __all__ = ["ENDPOINTS", "PageLink", "add_admin_views"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .receipts import ReceiptSettings
-from .routing import register_settings
+from ..receipts import ReceiptSettings
+from ..routing import register_settings
 
 __all__ = ["TaxSchedule"]
 

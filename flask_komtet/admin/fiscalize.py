@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 from flask_admin import expose
 from wtforms import SelectField
 
-from .admin_correction import CorrectionScreen
-from .admin_order import OrderForm, OrderReceiptView, OrderScreen, field_name, latest_receipt
-from .enums import PaymentType, ReceiptKind
-from .orders import Payment
+from ..enums import PaymentType, ReceiptKind
+from ..orders import Payment
+from .correction import CorrectionScreen
+from .order import OrderForm, OrderReceiptView, OrderScreen, field_name, latest_receipt
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
 __all__ = ["FiscalizeView", "SaleScreen", "field_name"]
 
@@ -54,7 +54,7 @@ class SaleScreen(OrderScreen):
     existing_name = "чек продажи"
 
     def preview(self, state: KassaState, order: Any, register: Any, form: Any) -> dict[str, Any]:
-        from .outbox import preview
+        from ..outbox import preview
 
         order = self._paid_as(state, order, register, form.payment.data)
         payload, errors = preview(state, order, register)
@@ -71,8 +71,8 @@ class SaleScreen(OrderScreen):
         at_counter = order.replace(payments=(), online=False)  # the receipt's total, paid in cash
         if payment == "cash":
             return at_counter
-        from .outbox import preview
-        from .receipts import receipt_total
+        from ..outbox import preview
+        from ..receipts import receipt_total
 
         payload, _ = preview(state, at_counter, register)
         if payload is None:

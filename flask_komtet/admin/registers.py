@@ -19,12 +19,12 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from markupsafe import Markup
 
-from .admin_base import KassaView, RussianSecureForm, format_moment
-from .admin_forms import register_form_class
-from .admin_taxes import TaxSchedule
-from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
-from .errors import KomtetError
-from .models import utcnow
+from ..enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from ..errors import KomtetError
+from ..models import utcnow
+from .base import KassaView, RussianSecureForm, format_moment
+from .forms import register_form_class
+from .taxes import TaxSchedule
 
 __all__ = ["CashRegisterView"]
 
@@ -202,7 +202,7 @@ class CashRegisterView(KassaView, ModelView):
         self.kassa_state.session.commit()
 
     def _client(self, register: Any) -> Any:
-        from .outbox import client_for
+        from ..outbox import client_for
 
         return client_for(self.kassa_state, register)
 

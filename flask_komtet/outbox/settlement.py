@@ -16,17 +16,21 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import sqlalchemy as sa
 
-from . import statements
-from .enums import Intent, PaymentMethod, ReceiptKind, ReceiptState
-from .errors import InvalidOrder
-from .models import utcnow
-from .receipts import build_settlement
-from .routing import Route
+from .. import statements
+from ..enums import Intent, PaymentMethod, ReceiptKind, ReceiptState
+from ..errors import InvalidOrder
+from ..models import utcnow
+from ..receipts import build_settlement
+from ..routing import Route
+from .create import add_receipt, unbuildable
+from .pending import unmark_for_dispatch
+from .plans import Plan
+from .records import latest
 
 if TYPE_CHECKING:
-    from .extension import KassaState
+    from ..state import KassaState
 
-__all__ = ["create_settlement", "release_waiting", "settlement_builder"]
+__all__ = ["WAITING", "create_settlement", "release_waiting", "settlement_builder"]
 
 log = logging.getLogger("flask_komtet.outbox")
 S = ReceiptState
@@ -35,9 +39,7 @@ _LIVE = (S.QUEUED.value, S.SENDING.value, S.SENT.value, S.DONE.value, S.HELD.val
 
 
 def _prepayment_sale(state: KassaState, order_ref: str) -> Any:
-    from .outbox import _latest
-
-    return _latest(state.session, state, ReceiptKind.SALE, order_ref, "")
+    return latest(state.session, state, ReceiptKind.SALE, order_ref, "")
 
 
 def _is_prepayment(receipt: Any) -> bool:
@@ -71,24 +73,21 @@ def settlement_builder(state: KassaState, order: Any) -> Callable[..., dict[str,
 
 def create_settlement(state: KassaState, shop_order: Any) -> Any:
     """Add the settlement receipt of an order sold as a prepayment; ``None`` if it needs none."""
-    from .dispatch import unmark_for_dispatch
-    from .outbox import _Plan, _add, _unbuildable
-
     try:
         order = state.adapt(shop_order)
     except InvalidOrder as exc:
-        return _unbuildable(state, ReceiptKind.SETTLEMENT, Intent.SELL, shop_order, exc)
+        return unbuildable(state, ReceiptKind.SETTLEMENT, Intent.SELL, shop_order, exc)
     sale = _prepayment_sale(state, order.ref)
     if sale is not None and sale.state in _LIVE and not _is_prepayment(sale):
         log.info("order %s was sold with a full settlement: no settlement receipt needed", order.ref)
         return None
-    plan = _Plan(ReceiptKind.SETTLEMENT, Intent.SELL, order.ref, "", order.region, order.to_dict(),
+    plan = Plan(ReceiptKind.SETTLEMENT, Intent.SELL, order.ref, "", order.region, order.to_dict(),
                  settlement_builder(state, order))
     if sale is None or sale.state not in _LIVE or sale.register is None:
         route = Route(None, False, f"Нет чека предоплаты для заказа {order.ref}: закрывать нечего")
     else:
         route = Route(sale.register, False, f"Касса «{sale.register.name}» (№{sale.register.id}): касса чека предоплаты")
-    receipt = _add(state, plan, route, when=date.today())
+    receipt = add_receipt(state, plan, route, when=date.today())
     if receipt.state == S.QUEUED.value and sale is not None and sale.state != S.DONE.value:
         receipt.state, receipt.last_error = S.HELD.value, f"{WAITING} {sale.external_id}"
         unmark_for_dispatch(state.session, state.dispatcher, receipt)

@@ -1,0 +1,157 @@
+"""A person's actions on receipts (the admin): release a held one, re-send a failed one, preview."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..enums import Intent, ReceiptKind
+from ..errors import InvalidOrder
+from ..models import utcnow
+from ..orders import Customer, Order
+from ..receipts import build_correction, build_refund, build_sale, build_top_up
+from ..routing import Route, register_settings
+from .create import ByRegion, add_receipt, cashier_for, route_for
+from .pending import mark_for_dispatch
+from .plans import (
+    Plan,
+    check_correction,
+    correction_plan,
+    day,
+    make_external_id,
+    sale_method,
+    sale_plan,
+)
+from .records import NO_ANSWER, S, add_event, latest
+from .settlement import settlement_builder
+
+if TYPE_CHECKING:
+    from ..state import KassaState
+
+__all__ = ["preview", "preview_correction", "release_held", "resend"]
+
+
+def release_held(state: KassaState, receipt: Any) -> Any:
+    """Send a ``held`` receipt (a register that does not auto-fiscalize): it joins the queue."""
+    if receipt.state != S.HELD.value:
+        raise ValueError(f"Чек {receipt.external_id} не ожидает ручной отправки (состояние: {receipt.state_label})")
+    receipt.state, receipt.next_attempt_at, receipt.last_error = S.QUEUED.value, utcnow(), None
+    add_event(state, receipt, "released", S.HELD.value, S.QUEUED.value, "отправлен вручную")
+    mark_for_dispatch(state.session, state.dispatcher, receipt)
+    return receipt
+
+
+def resend(state: KassaState, receipt: Any) -> Any:
+    """Try again after ``error`` or ``failed``.
+
+    A receipt KOMTET never accepted because it did not answer is queued again
+    under the same external id (KOMTET may have it already). Otherwise a new
+    receipt with the next external id is built from the stored order, routed
+    again (a register may have appeared), and the old one stays on record.
+    """
+    if receipt.state not in (S.ERROR.value, S.FAILED.value):
+        raise ValueError(f"Повторить можно только чек с ошибкой (состояние: {receipt.state_label})")
+    if receipt.state == S.FAILED.value and receipt.payload_json and receipt.task_id is None and _transport_only(receipt):
+        old = receipt.state
+        receipt.state, receipt.attempts, receipt.next_attempt_at = S.QUEUED.value, 0, utcnow()
+        add_event(state, receipt, "requeued", old, S.QUEUED.value, "повторная отправка с тем же внешним id")
+        mark_for_dispatch(state.session, state.dispatcher, receipt)
+        return receipt
+    plan = _replan(state, receipt)
+    route = _reroute(state, receipt)
+    new = add_receipt(state, plan, route, when=date.today(), sequence=_next_sequence(state, receipt), resend_of=receipt)
+    if new.state == S.HELD.value:  # a person asked for it: send now
+        new.state = S.QUEUED.value
+        mark_for_dispatch(state.session, state.dispatcher, new)
+    return new
+
+
+def _reroute(state: KassaState, receipt: Any) -> Route | ByRegion:
+    if receipt.register is not None and receipt.register.is_active:
+        return Route(receipt.register, False, receipt.routing or f"Касса «{receipt.register.name}»")
+    return route_for(state, receipt.region, online=_was_online(receipt))
+
+
+def _was_online(receipt: Any) -> bool:
+    data = json.loads(receipt.order_data or "{}")
+    try:
+        return Order.from_dict(data).is_online if "ref" in data and "amount" not in data else True
+    except (InvalidOrder, TypeError):
+        return True
+
+
+def _transport_only(receipt: Any) -> bool:
+    return bool(receipt.last_error and receipt.last_error.startswith(NO_ANSWER))
+
+
+def _next_sequence(state: KassaState, receipt: Any) -> int:
+    newest = latest(state.session, state, ReceiptKind.parse(receipt.kind), receipt.order_ref, receipt.event_key)
+    return (newest.sequence if newest is not None else receipt.sequence) + 1
+
+
+def _replan(state: KassaState, receipt: Any) -> Plan:
+    data = json.loads(receipt.order_data or "{}")
+    kind = ReceiptKind.parse(receipt.kind)
+    if "unreadable" in data:
+        raise ValueError("Заказ этого чека не удалось прочитать; отправьте его заново из магазина")
+    if kind is ReceiptKind.TOP_UP:
+        customer, amount = Customer(**data["customer"]), Decimal(data["amount"])
+        build = lambda settings, external_id, callback, cashier: build_top_up(  # noqa: E731
+            customer, amount, settings, external_id=external_id, callback_url=callback, cashier=cashier)
+        return Plan(kind, Intent.SELL, receipt.order_ref, receipt.event_key, receipt.region, data, build)
+    refund_lines = data.pop("refund_lines", None)
+    correction = data.pop("correction", None)
+    order = Order.from_dict(data)
+    if kind is ReceiptKind.REFUND:
+        build = lambda settings, external_id, callback, cashier: build_refund(  # noqa: E731
+            order, settings, external_id=external_id, lines=refund_lines, callback_url=callback, cashier=cashier)
+        data = data | {"refund_lines": refund_lines}
+    elif kind is ReceiptKind.CORRECTION and correction is not None:
+        build = lambda settings, external_id, callback, cashier: build_correction(  # noqa: E731
+            order, settings, external_id=external_id, intent=Intent.parse(correction["intent"]),
+            correction_type=correction["type"], base_date=date.fromisoformat(correction["base_date"]),
+            base_number=correction["base_number"], callback_url=callback, cashier=cashier)
+        data = data | {"correction": correction}
+    elif kind is ReceiptKind.SETTLEMENT:
+        build = settlement_builder(state, order)
+    else:
+        build = lambda settings, external_id, callback, cashier: build_sale(  # noqa: E731
+            order, settings, external_id=external_id, callback_url=callback, cashier=cashier,
+            payment_method=sale_method(settings, order))
+    return Plan(kind, Intent.parse(receipt.intent), receipt.order_ref, receipt.event_key, receipt.region,
+                 data, build)
+
+
+def preview(state: KassaState, shop_order: Any, register: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """What the sale receipt of ``shop_order`` on ``register`` would be: ``(payload, errors)``; nothing is stored."""
+    try:
+        order = state.adapt(shop_order)
+    except InvalidOrder as exc:
+        return None, exc.errors
+    return _preview(state, sale_plan(order), register, day(order.paid_at))
+
+
+def preview_correction(state: KassaState, shop_order: Any, register: Any, *, intent: Any, correction_type: Any,
+                       base_date: date, base_number: str | None = None) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """What :func:`create_correction` would send: ``(payload, errors)``; nothing is stored."""
+    try:
+        check_correction(correction_type, base_date, base_number)
+        order = state.adapt(shop_order)
+    except InvalidOrder as exc:
+        return None, exc.errors
+    return _preview(state, correction_plan(order, Intent.parse(intent), correction_type, base_date, base_number),
+                    register, base_date)
+
+
+def _preview(state: KassaState, plan: Plan, register: Any, when: date) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref, plan.event_key, 1)
+    try:
+        payload = plan.build(register_settings(register, when), external_id, state.webhook_url(register.id),
+                             cashier_for(state))
+    except InvalidOrder as exc:
+        return None, exc.errors
+    except ValueError as exc:
+        return None, {"register": str(exc)}
+    return payload, {}

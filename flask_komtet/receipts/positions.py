@@ -1,0 +1,120 @@
+"""Positions: order lines priced to the kopeck, discounts and the coupon spread, VAT and object chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..enums import PaymentMethod, PaymentObject, VatRate
+from ..errors import InvalidOrder
+from ..orders import Order, OrderLine
+from .money import allocate, kopecks, rubles, to_cents
+from .names import clean_text, render_name
+from .settings import (
+    NAME_LIMIT,
+    ONE,
+    QUANTITY_PLACES,
+    SKU_LIMIT,
+    TOTAL_LIMIT,
+    ReceiptSettings,
+)
+
+__all__ = ["Position", "checked_quantity", "position_dict", "priced_positions", "vat_for"]
+
+
+@dataclass(slots=True)
+class Position:
+    line: OrderLine
+    name: str
+    price: Decimal
+    quantity: Decimal
+    total: Decimal
+    vat: VatRate
+    payment_object: PaymentObject
+    index: int | str
+
+
+_MILLI = Decimal(1).scaleb(-QUANTITY_PLACES)
+
+
+def checked_quantity(value: Decimal, field: str) -> Decimal:
+    """A positive quantity with at most three decimals, without trailing zeros (``1.500`` → ``1.5``)."""
+    if value <= 0:
+        raise InvalidOrder("количество должно быть больше нуля", field=field)
+    if value != value.quantize(_MILLI):
+        raise InvalidOrder(f"не более {QUANTITY_PLACES} знаков после запятой в количестве", field=field)
+    whole = value.to_integral_value()
+    return whole.quantize(ONE) if value == whole else value.normalize()
+
+
+def priced_positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -> list[Position]:
+    prepay = method.is_prepayment
+    goods: list[tuple[int, OrderLine, Decimal, Decimal, int]] = []
+    for index, line in enumerate(order.lines):
+        field = f"lines[{index}]"
+        price = rubles(line.price)
+        if price < 0:
+            raise InvalidOrder("цена не может быть отрицательной", field=f"{field}.price")
+        quantity = checked_quantity(line.quantity, f"{field}.quantity")
+        if price == 0:
+            continue  # a gift: nothing to fiscalize
+        gross = to_cents(price * quantity)
+        if gross > TOTAL_LIMIT:
+            raise InvalidOrder(f"сумма позиции {kopecks(gross)} больше допустимой {kopecks(TOTAL_LIMIT)}", field=field)
+        discount = to_cents(line.discount)
+        if discount < 0 or discount > gross:
+            raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field=f"{field}.discount")
+        goods.append((index, line, price, quantity, gross - discount))
+    if not goods and not (order.delivery and order.delivery.price):
+        raise InvalidOrder("в заказе нет позиций для чека", field="lines")
+    nets = [net for *_, net in goods]
+    coupon = to_cents(order.discount)
+    if coupon < 0 or coupon > sum(nets):
+        raise InvalidOrder(f"скидка на заказ должна быть от 0 до {kopecks(sum(nets))}", field="discount")
+    shares = allocate(coupon, nets)
+    positions = []
+    template = settings.name_template
+    for (index, line, price, quantity, net), share in zip(goods, shares):
+        positions.append(Position(
+            line, render_name(template, line, order), price, quantity,
+            kopecks(net - share), _VATS[line.vat or settings.vat, prepay],
+            PaymentObject.PAYMENT if prepay else line.payment_object or settings.payment_object, index,
+        ))
+    delivery = order.delivery
+    if delivery is not None and delivery.price:
+        price, quantity = rubles(delivery.price), checked_quantity(delivery.quantity, "delivery.quantity")
+        if price < 0:
+            raise InvalidOrder("цена не может быть отрицательной", field="delivery.price")
+        gross, discount = to_cents(price * quantity), to_cents(delivery.discount)
+        if gross > TOTAL_LIMIT:
+            raise InvalidOrder(f"сумма позиции {kopecks(gross)} больше допустимой {kopecks(TOTAL_LIMIT)}",
+                               field="delivery")
+        if discount < 0 or discount > gross:
+            raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field="delivery.discount")
+        vat = delivery.vat or settings.delivery_vat or settings.vat
+        positions.append(Position(
+            delivery, clean_text(delivery.name, NAME_LIMIT) or "Доставка", price, quantity,
+            kopecks(gross - discount),
+            vat_for(vat, prepay), PaymentObject.PAYMENT if prepay else PaymentObject.SERVICE, "delivery",
+        ))
+    return positions
+
+
+def vat_for(rate: VatRate, prepayment: bool) -> VatRate:
+    """The calculated rate (22/122) on prepayment receipts, the plain one (22) otherwise."""
+    return _VATS[rate, prepayment]
+
+
+_VATS = {(rate, prepay): rate.plain.calculated if prepay else rate.plain for rate in VatRate for prepay in (True, False)}
+
+
+def position_dict(p: Position, method: PaymentMethod) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "name": p.name, "price": p.price, "quantity": p.quantity, "total": p.total, "vat": p.vat.value,
+        "measure": int(p.line.measure), "payment_method": method.value, "payment_object": p.payment_object.value,
+    }
+    sku = clean_text(p.line.sku, SKU_LIMIT) if p.line.sku else ""
+    if sku:
+        item["id"] = sku
+    return item

@@ -1,0 +1,58 @@
+"""A register's receipt settings, the cashier, and a refund line: the builder's plain inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+
+__all__ = ["CASHIER_LIMIT", "NAME_LIMIT", "ONE", "PLACEHOLDER_NAME", "QUANTITY_PLACES", "SKU_LIMIT", "TOTAL_LIMIT",
+           "Cashier", "ReceiptSettings", "RefundLine"]
+
+NAME_LIMIT = 128
+PLACEHOLDER_NAME = "Товар"
+CASHIER_LIMIT = 64
+SKU_LIMIT = 64
+TOTAL_LIMIT = 2 ** 48 - 1
+QUANTITY_PLACES = 3
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class ReceiptSettings:
+    """One cash register's receipt settings, as in force on the receipt's date."""
+
+    tax_system: TaxSystem
+    payment_address: str
+    vat: VatRate = VatRate.NO
+    payment_method: PaymentMethod = PaymentMethod.ADVANCE
+    payment_object: PaymentObject = PaymentObject.PRODUCT
+    top_up_payment_method: PaymentMethod = PaymentMethod.ADVANCE
+    top_up_payment_object: PaymentObject = PaymentObject.PAYMENT
+    top_up_name: str = "Пополнение баланса"
+    delivery_vat: VatRate | None = None
+    print_receipt: bool = False
+    place_address: str | None = None
+    company_inn: str | None = None
+    name_template: str | None = None
+    cashier_name: str | None = None
+    cashier_inn: str | None = None
+    internet: bool = True
+    settlement_scheme: SettlementScheme = SettlementScheme.TWO_RECEIPTS
+
+
+@dataclass(frozen=True)
+class Cashier:
+    """Who took the payment (tag 1021/1203)."""
+
+    name: str
+    inn: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """Return ``quantity`` (default: all) of ``order.lines[index]``; ``index = "delivery"`` for delivery."""
+
+    index: int | str
+    quantity: Decimal | None = None

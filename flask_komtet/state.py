@@ -1,0 +1,85 @@
+"""``KassaState``: what the extension holds for one app, and :func:`get_state` to find it.
+
+Every layer below the extension object takes the state as its first argument;
+nothing stores the app globally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import requests
+from flask import Flask, current_app, has_request_context, request
+
+from .config import KassaConfig
+from .models import Models
+from .orders import Order
+from .registry import RegisterCache
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
+    from .extension import KomtetKassa
+
+__all__ = ["EXTENSION_KEY", "CashierLoader", "KassaState", "get_state"]
+
+EXTENSION_KEY = "komtet_kassa"
+CashierLoader = Callable[[], Any]
+
+
+@dataclass
+class KassaState:
+    """Everything the extension knows about one app."""
+
+    kassa: KomtetKassa
+    app: Flask
+    config: KassaConfig
+    db: Any
+    models: Models
+    order_adapter: Callable[[Any], Order]
+    cashier_loader: CashierLoader | None
+    http: requests.Session
+    dispatcher: Dispatcher
+    paid_orders_loader: Callable[[Any], Any] | None = None
+    order_loader: Callable[[str], Any] | None = None
+    admin_access: Callable[[], bool] | None = None
+    celery_tasks: tuple[Any, Any] | None = None
+    admin_views: list[Any] = field(default_factory=list)
+    registers: RegisterCache = field(default_factory=RegisterCache)
+
+    @property
+    def session(self) -> Any:
+        return self.db.session
+
+    def adapt(self, shop_order: Any) -> Order:
+        """The shop's order as an :class:`Order` (an ``Order`` passes through)."""
+        if isinstance(shop_order, Order):
+            return shop_order
+        return self.order_adapter(shop_order)
+
+    def base_url(self) -> str | None:
+        """The shop's public base URL: ``PUBLIC_URL``, else the current request's host."""
+        if self.config.public_url:
+            return self.config.public_url
+        if has_request_context():
+            return request.host_url.rstrip("/")
+        return None
+
+    def webhook_url(self, register_id: int, outcome: str = "success") -> str | None:
+        """The URL to paste into the KOMTET cabinet (and sent as ``callback_url``)."""
+        base = self.base_url()
+        if base is None:
+            return None
+        return f"{base}{self.config.url_prefix}/{register_id}/{outcome}"
+
+
+def get_state(app: Flask | None = None) -> KassaState:
+    """The extension state of ``app`` (default: the current app)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        return app.extensions[EXTENSION_KEY]
+    except KeyError:
+        raise RuntimeError(
+            "The current Flask app is not registered with KomtetKassa. "
+            "Did you forget to call 'kassa.init_app(app, db=db)'?"
+        ) from None
