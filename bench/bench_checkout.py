@@ -28,9 +28,9 @@ import os
 import statistics
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterator
 
 import _common
 import sqlalchemy as sa

@@ -14,7 +14,8 @@ and real cash registers entered in the admin («Онлайн-кассы»).
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import click
 from flask import Flask, render_template

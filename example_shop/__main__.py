@@ -22,7 +22,8 @@ from .demo import install
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m example_shop", description="The example shop and the KOMTET emulator, offline, on SQLite.")
+    parser = argparse.ArgumentParser(prog="python -m example_shop",
+                                     description="The example shop and the KOMTET emulator, offline, on SQLite.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--no-emulator", action="store_true", help="use KOMTET_API_URL (the real KOMTET)")

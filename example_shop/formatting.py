@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ def moment(value: datetime | None) -> str:
     """A naive UTC time as Moscow time: «22.11.2026 14:05»."""
     if value is None:
         return ""
-    return value.replace(tzinfo=timezone.utc).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")
+    return value.replace(tzinfo=UTC).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")
 
 
 def init_app(app: Flask) -> None:

@@ -7,7 +7,7 @@ stored in grams' worth of thousandths (0,350 кг).
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +40,7 @@ PAYMENT_TYPES: dict[str, str] = {"card": "Картой онлайн", "cash": "�
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Fixed(TypeDecorator[Decimal]):

@@ -8,10 +8,10 @@ Shops whose orders look different pass their own ``order_adapter``.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Sequence, Set
 from datetime import date, time
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .errors import InvalidOrder
 from .orders import Customer, Order, OrderLine, Payment, as_items, prefixed

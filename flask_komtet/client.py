@@ -15,8 +15,9 @@ import json
 import logging
 import re
 import time
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import requests
 

@@ -24,8 +24,9 @@ Key                                    Default                         Meaning
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .errors import ConfigurationError
 

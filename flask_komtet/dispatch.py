@@ -16,7 +16,8 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 

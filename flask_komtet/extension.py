@@ -15,8 +15,9 @@ One object may serve several apps; per-app state lives in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Callable, Sequence, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 import requests
 from flask import Flask

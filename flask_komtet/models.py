@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +42,7 @@ __all__ = ["Kopecks", "Models", "get_models", "insert_persistent", "utcnow"]
 
 def utcnow() -> datetime:
     """Naive UTC now: what every timestamp column stores."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def insert_persistent(session: Session, model: type, values: dict[str, Any],

@@ -18,11 +18,11 @@ An *order adapter* is any callable ``shop_order -> Order``; see
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .enums import Measure, PaymentObject, PaymentType, VatRate
 from .errors import InvalidOrder

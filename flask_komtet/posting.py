@@ -44,7 +44,7 @@ class Poster:
         results = list(self._executor().map(_post_chunk, chunks)) if len(chunks) > 1 else [_post_chunk(c) for c in chunks]
         flat = [result for chunk in results for result in chunk]
         ordered: list[Any] = [None] * len(jobs)
-        for index, result in zip(order, flat):
+        for index, result in zip(order, flat, strict=True):
             ordered[index] = result
         return ordered
 

@@ -8,7 +8,8 @@ announced with ``receipt_failed`` (``receipt=None``).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import signals
 

@@ -17,9 +17,10 @@ The rule, as Parts-Soft's help describes registers bound to regions:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
 from .receipts import ReceiptSettings

@@ -6,8 +6,9 @@ nothing stores the app globally.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import requests
 from flask import Flask, current_app, has_request_context, request

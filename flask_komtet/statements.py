@@ -7,15 +7,16 @@ database, so these are built on first use with bound parameters and reused
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .enums import ReceiptKind, ReceiptState
 
-__all__ = ["claim", "claimed", "due_ids", "insert_events", "insert_new", "registers_for_routing", "receipt_for_result", "record_result", "record_send", "register_secret",
-           "release_waiting"]
+__all__ = ["claim", "claimed", "due_ids", "insert_events", "insert_new", "receipt_for_result", "record_result",
+           "record_send", "register_secret", "registers_for_routing", "release_waiting"]
 
 S = ReceiptState
 _BUILT: dict[tuple[sa.Table, str], Any] = {}

@@ -8,8 +8,9 @@ task is valid). Field paths look like ``positions[0].vat``. Numbers may be
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .enums import (
     CorrectionType,

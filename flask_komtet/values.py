@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import InvalidOrder
 

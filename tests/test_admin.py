@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -142,7 +143,7 @@ def test_create_register_shows_it_with_webhook_urls_and_copy_buttons(admin_app) 
     assert "Онлайн-кассы для фискализации" in visible
     for outcome in ("success", "failure"):
         url = f"http://shop.test/komtet/{register.id}/{outcome}"
-        assert re.search(r'data-copy="%s"' % re.escape(url), listing)
+        assert re.search(f'data-copy="{re.escape(url)}"', listing)
     assert visible.count("Копировать") == 2
     assert "navigator.clipboard" in listing and "execCommand" in listing
     assert "Москва" in visible and "ОСН" in visible and "НДС 22%" in visible and "Проверить очередь" in visible

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType, SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

@@ -20,7 +20,7 @@ def test_secrets_never_leak(shop, emulator, caplog) -> None:
     app, db, kassa = shop("sync", TIMEOUT=(1.0, 0.5))
     with app.app_context():
         good = add_register(db, kassa.models, secret=SECRET)
-        bad = add_register(db, kassa.models, region="spb", secret=SECRET + "-wrong")
+        add_register(db, kassa.models, region="spb", secret=SECRET + "-wrong")
         good_id = good.id
         kassa.fiscalize(make_order("s-1"))
         kassa.fiscalize(make_order("s-2", region="spb"))

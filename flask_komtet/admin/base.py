@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gettext
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -159,7 +159,7 @@ def format_moment(value: datetime | None, *, seconds: bool = True) -> str:
     """A stored (naive UTC) time in the server's local time: ``31.12.2025 14:03:07``."""
     if value is None:
         return ""
-    local = value.replace(tzinfo=timezone.utc).astimezone() if value.tzinfo is None else value.astimezone()
+    local = value.replace(tzinfo=UTC).astimezone() if value.tzinfo is None else value.astimezone()
     return local.strftime("%d.%m.%Y %H:%M:%S" if seconds else "%d.%m.%Y %H:%M")
 
 

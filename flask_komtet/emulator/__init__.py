@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .server import EmulatorServer
 from .state import CallbackRecord, EmulatedShop, EmulatorState, Faults, TaskRecord

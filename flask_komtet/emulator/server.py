@@ -27,8 +27,9 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -168,7 +169,7 @@ def cashier_for(state: KassaState) -> Cashier | None:
         return found
     if isinstance(found, (tuple, list)):
         return Cashier(*found)
-    return Cashier(getattr(found, "name"), getattr(found, "inn", None))
+    return Cashier(found.name, getattr(found, "inn", None))
 
 
 def add_receipt(state: KassaState, plan: Plan, route: Route | ByRegion, *, when: date, sequence: int = 1,

@@ -7,9 +7,10 @@ a register and builds the payload with that register's settings.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..enums import CorrectionType, Intent, PaymentMethod, ReceiptKind, SettlementScheme
 from ..errors import InvalidOrder

@@ -93,7 +93,7 @@ def _send_claimed(state: KassaState, session: Session, claimed: list[tuple[Any, 
             to_post.append(outcome)
     for outcome, (response, error) in zip(to_post, state.dispatcher.post_all(
             [(client_for(state, o.receipt.register), o.receipt.register.queue_id,
-              o.receipt.payload_json.encode("utf-8")) for o in to_post])):
+              o.receipt.payload_json.encode("utf-8")) for o in to_post]), strict=True):
         outcome.response, outcome.error = response, error
     signalled = _record(state, session, outcomes)
     session.commit()

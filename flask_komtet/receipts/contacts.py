@@ -46,7 +46,7 @@ def normalize_phone(value: str) -> str:
 
 
 def _digit(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights)) % 11 % 10
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
 
 
 def check_inn(value: str, *, person: bool | None = None) -> str:

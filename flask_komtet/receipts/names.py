@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..orders import Order, OrderLine
 from .settings import NAME_LIMIT, PLACEHOLDER_NAME

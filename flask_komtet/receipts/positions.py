@@ -75,7 +75,7 @@ def priced_positions(order: Order, settings: ReceiptSettings, method: PaymentMet
     shares = allocate(coupon, nets)
     positions = []
     template = settings.name_template
-    for (index, line, price, quantity, net), share in zip(goods, shares):
+    for (index, line, price, quantity, net), share in zip(goods, shares, strict=True):
         positions.append(Position(
             line, render_name(template, line, order), price, quantity,
             kopecks(net - share), _VATS[line.vat or settings.vat, prepay],
