@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from ..validation import validate_task
+from .rules import check_task
 from .state import CallbackRecord, EmulatedShop, EmulatorState, TaskRecord
 from .wire import answer_body, expected_signature, signature_matches, split_json_array
 
@@ -281,7 +281,7 @@ class EmulatorServer:
         """Why a multi-task batch is refused as a whole (nothing is created then), or ``None``."""
         seen = set()
         for index, item in enumerate(items):
-            problems = validate_task(item, version=version)
+            problems = check_task(item, version=version)
             external_id = str(item.get("external_id")) if isinstance(item, dict) else None
             if problems or external_id is None:
                 return "VLD00", f"{index}: " + "; ".join(f"{f}: {m}" for f, m in problems)
@@ -300,7 +300,7 @@ class EmulatorServer:
         external_id = document.get("external_id") if isinstance(document, dict) else None
         if not counted:
             self._count(shop, document)
-        problems = validate_task(document, version=version)
+        problems = check_task(document, version=version)
         if problems:
             return "VLD00", "; ".join(f"{field}: {message}" for field, message in problems)
         task = self.state.add_task(shop, queue_id, str(external_id), document, body)
