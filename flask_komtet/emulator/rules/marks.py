@@ -16,8 +16,13 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from .catalog import (
-    MARK_TYPES, MARKING_MARK_TYPES, PLANNED_STATUSES, RETURN_PLANNED_STATUSES, SALE_PLANNED_STATUSES,
-    WITH_MARK_OBJECTS, WITHOUT_MARK_OBJECTS,
+    MARK_TYPES,
+    MARKING_MARK_TYPES,
+    PLANNED_STATUSES,
+    RETURN_PLANNED_STATUSES,
+    SALE_PLANNED_STATUSES,
+    WITH_MARK_OBJECTS,
+    WITHOUT_MARK_OBJECTS,
 )
 from .fields import Problems, check_choice, check_date, check_digits, check_mapping, check_text
 

@@ -110,7 +110,8 @@ def check_positions(positions: Any, context: ReceiptContext, out: Problems) -> D
     if type(positions) is not list or not positions:
         out.append(("positions", "нужна хотя бы одна позиция"))
         return None
-    totals = [_position(item, f"positions[{index}]", context, out) for index, item in enumerate(positions)]
-    if any(total is None for total in totals):
-        return None
-    return sum(totals, Decimal(0))  # type: ignore[arg-type]
+    total: Decimal | None = Decimal(0)
+    for index, item in enumerate(positions):
+        line = _position(item, f"positions[{index}]", context, out)
+        total = None if line is None or total is None else total + line
+    return total

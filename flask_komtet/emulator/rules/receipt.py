@@ -14,11 +14,27 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from .catalog import (
-    CORRECTION_INTENTS, CORRECTION_TYPES, INTENTS, OBSOLETE_TAX_SYSTEMS, PAYMENT_TYPES, TAX_SYSTEMS, TIMEZONES,
+    CORRECTION_INTENTS,
+    CORRECTION_TYPES,
+    INTENTS,
+    OBSOLETE_TAX_SYSTEMS,
+    PAYMENT_TYPES,
+    TAX_SYSTEMS,
+    TIMEZONES,
 )
 from .fields import (
-    Problems, check_choice, check_date, check_digits, check_flag, check_inn, check_int, check_mapping, check_money,
-    check_text, is_phone, null_paths,
+    Problems,
+    check_choice,
+    check_date,
+    check_digits,
+    check_flag,
+    check_inn,
+    check_int,
+    check_mapping,
+    check_money,
+    check_text,
+    is_phone,
+    null_paths,
 )
 from .marks import check_sectoral_props
 from .positions import ReceiptContext, check_positions
