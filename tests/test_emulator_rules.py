@@ -173,7 +173,8 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
      "correction_info.base_date"),
     ("authorised person inn", {**SELF_CORRECTION, "authorised_person": {"name": "Петров", "inn": "500100732250"}},
      "authorised_person.inn"),
-    ("authorised person name", {**SELF_CORRECTION, "authorised_person": {"inn": VALID_INN12}}, "authorised_person.name"),
+    ("authorised person name", {**SELF_CORRECTION, "authorised_person": {"inn": VALID_INN12}},
+     "authorised_person.name"),
     # marks
     ("gs1m without GS", marked(mark_code={"gs1m": GS1M.replace(GS, "")}), "positions[0].mark_code.gs1m"),
     ("gs1m with ]d2", marked(mark_code={"gs1m": "]d2" + GS1M}), "positions[0].mark_code.gs1m"),

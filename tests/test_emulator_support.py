@@ -1,4 +1,7 @@
-"""Helpers for the emulator tests (no tests here): receipts posted over real HTTP, signed by hand, not with the emulator's own signer."""
+"""Helpers for the emulator tests (no tests here).
+
+Receipts are posted over real HTTP and signed by hand, not with the emulator's own signer.
+"""
 
 from __future__ import annotations
 

@@ -131,7 +131,8 @@ def _check_mark_quantity(value: Any, field: str, out: Problems) -> None:
     elif type(denominator) is not int or denominator < 2:
         out.append((f"{field}.denominator", f"целое число больше 1, получено {denominator!r}"))
     elif numerator >= denominator:
-        out.append((field, f"дробная часть единицы: числитель ({numerator}) должен быть меньше знаменателя ({denominator})"))
+        out.append((field, f"дробная часть единицы: числитель ({numerator}) должен быть меньше "
+                           f"знаменателя ({denominator})"))
 
 
 def _check_planned_status(value: Any, intent: Any, field: str, out: Problems) -> None:
