@@ -12,6 +12,12 @@ It authenticates and validates like the real service (komtet_api.md), turns
 tasks ``done`` (with fiscal data) or ``error`` after ``delay`` seconds, sends
 signed callbacks, and fails on demand (``set_faults``). ``delay=None`` leaves
 tasks ``new`` until :meth:`KomtetEmulator.finish_task`.
+
+Its rules are its own (:mod:`flask_komtet.emulator.rules`): the package
+imports nothing else from ``flask_komtet``, so it is a second opinion on the
+builder. Two faults play a register that refuses after acceptance:
+``strict_taxes=True`` (a VAT cross-check fails, e.g. 20 % on a 2026 sale) and
+``fail_marks=REGEX`` (a mark code fails its check).
 """
 
 from __future__ import annotations
@@ -92,6 +98,8 @@ class KomtetEmulator:
         unknown = set(faults) - set(Faults.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown faults: {', '.join(sorted(unknown))}")
+        if faults.get("fail_marks"):
+            re.compile(faults["fail_marks"])  # a bad pattern fails here, not in the processing thread
         with self.state.lock:
             for name, value in faults.items():
                 setattr(self.state.faults, name, value)

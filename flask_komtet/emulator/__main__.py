@@ -43,12 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callback-reorder", action="store_true")
     parser.add_argument("--fail", action="append", default=[], metavar="REGEX",
                         help="external ids matching REGEX end in error")
+    parser.add_argument("--strict-taxes", action="store_true",
+                        help="accept, then refuse like a register tasks whose VAT cross-check fails")
+    parser.add_argument("--fail-marks", default=None, metavar="REGEX",
+                        help="tasks with a mark code matching REGEX end in error (the code failed its check)")
     args = parser.parse_args(argv)
     if not args.shop:
         parser.error("give at least one --shop SHOP_ID:SECRET:QUEUE_ID")
     faults = {name: getattr(args, name) for name in ("error_rate", "drop_rate", "accept_then_timeout_rate",
                                                      "callback_loss_rate", "callback_duplicate_rate", "latency",
-                                                     "callback_delay", "callback_reorder")}
+                                                     "callback_delay", "callback_reorder", "strict_taxes",
+                                                     "fail_marks")}
     emulator = KomtetEmulator(host=args.host, port=args.port, delay=args.delay, seed=args.seed, **faults)
     urls = {shop_id: (success, failure) for shop_id, success, failure in args.callback}
     for shop_id, secret, queues in args.shop:

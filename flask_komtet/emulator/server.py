@@ -34,10 +34,9 @@ from typing import Any
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from ..client import dumps
-from ..signing import is_valid_signature, sign
-from ..validation import validate_task
+from .rules import check_task
 from .state import CallbackRecord, EmulatedShop, EmulatorState, TaskRecord
+from .wire import answer_body, expected_signature, signature_matches, split_json_array
 
 __all__ = ["EmulatorServer"]
 
@@ -63,14 +62,14 @@ class _Dropped(ConnectionResetError):
 
 
 def _error(start_response: StartResponse, status: int, code: str, title: str, description: str) -> list[bytes]:
-    body = json.dumps({"title": title, "code": code, "description": description}, ensure_ascii=False).encode()
+    body = answer_body({"title": title, "code": code, "description": description})
     start_response(f"{status} {_REASONS.get(status, 'Error')}",
                    [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))])
     return [body]
 
 
 def _ok(start_response: StartResponse, document: Any) -> list[bytes]:
-    body = json.dumps(document, ensure_ascii=False).encode()
+    body = answer_body(document)
     start_response("200 OK", [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))])
     return [body]
 
@@ -186,7 +185,7 @@ class EmulatorServer:
         if not url:
             return
         faults = self.state.faults
-        body = json.dumps(task.info(), ensure_ascii=False).encode()
+        body = answer_body(task.info())
         if self.state.roll(faults.callback_loss_rate, "callback_lost"):
             self._record(task, url, "lost", 0, body)
             return
@@ -199,7 +198,8 @@ class EmulatorServer:
 
     def _deliver(self, task: TaskRecord, url: str, body: bytes, attempt: int, duplicate: bool) -> None:
         shop = self.state.shops[task.shop_id]
-        headers = {"Content-Type": "application/json", "X-HMAC-Signature": sign(shop.secret, "POST", url, body)}
+        headers = {"Content-Type": "application/json",
+                   "X-HMAC-Signature": expected_signature(shop.secret, "POST", url, body)}
         try:
             status: int | str = self._http.post(url, data=body, headers=headers, timeout=5).status_code
         except requests.RequestException as exc:
@@ -239,7 +239,7 @@ class EmulatorServer:
             return _error(start_response, 401, "AUT00", "Ошибка авторизации",
                           "Проверьте правильность написания идентификатора магазина и его секрета")
         url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}{environ.get('REQUEST_URI') or path}"
-        if not is_valid_signature(shop.secret, method, url, body, environ.get("HTTP_X_HMAC_SIGNATURE")):
+        if not signature_matches(shop.secret, method, url, body, environ.get("HTTP_X_HMAC_SIGNATURE")):
             return _error(start_response, 403, "AUT01", "Ошибка авторизации",
                           "Неверная подпись запроса (X-HMAC-Signature)")
         version = int(match.group("version"))
@@ -267,8 +267,8 @@ class EmulatorServer:
             refused = self._refuse_batch(shop, document, version)
             if refused:
                 return _error(start_response, 422, refused[0], "Ошибка валидации", refused[1])
-            results = {str(index): self._create(shop, queue_id, item, dumps(item), version, counted=True)
-                       for index, item in enumerate(document)}
+            results = {str(index): self._create(shop, queue_id, item, raw, version, counted=True)
+                       for index, (item, raw) in enumerate(split_json_array(body))}
             return _ok(start_response, results)
         outcome = self._create(shop, queue_id, document, body, version)
         if isinstance(outcome, tuple):
@@ -282,7 +282,7 @@ class EmulatorServer:
         """Why a multi-task batch is refused as a whole (nothing is created then), or ``None``."""
         seen = set()
         for index, item in enumerate(items):
-            problems = validate_task(item, version=version)
+            problems = check_task(item, version=version)
             external_id = str(item.get("external_id")) if isinstance(item, dict) else None
             if problems or external_id is None:
                 return "VLD00", f"{index}: " + "; ".join(f"{f}: {m}" for f, m in problems)
@@ -301,7 +301,7 @@ class EmulatorServer:
         external_id = document.get("external_id") if isinstance(document, dict) else None
         if not counted:
             self._count(shop, document)
-        problems = validate_task(document, version=version)
+        problems = check_task(document, version=version)
         if problems:
             return "VLD00", "; ".join(f"{field}: {message}" for field, message in problems)
         task = self.state.add_task(shop, queue_id, str(external_id), document, body)

@@ -10,9 +10,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from .rules import marks_refusal, taxes_refusal
 
 __all__ = ["CallbackRecord", "EmulatedShop", "Faults", "EmulatorState", "TaskRecord"]
 
@@ -95,6 +97,12 @@ class Faults:
     callback_delay: float | tuple[float, float] = 0.0
     callback_reorder: bool = False
     reorder_window: float = 0.3
+    #: Process tasks as a register checking taxes: accepted tasks whose VAT cross-check fails end in ``error``.
+    strict_taxes: bool = False
+    #: A regex: tasks with a position whose mark code matches end in ``error`` (the code failed its check).
+    fail_marks: str | None = None
+    #: The day the register stamps on receipts (``None``: today); ``strict_taxes`` judges VAT by it.
+    register_date: date | None = None
 
 
 class EmulatorState:
@@ -150,7 +158,17 @@ class EmulatorState:
             for pattern, description in self.fail_rules:
                 if pattern.search(task.external_id):
                     return description
-        return None
+            faults = self.faults
+        refusal = None
+        if faults.fail_marks:
+            refusal = marks_refusal(task.payload, re.compile(faults.fail_marks))
+        if refusal is None and faults.strict_taxes:
+            refusal = taxes_refusal(task.payload, self.register_day())
+        return refusal
+
+    def register_day(self) -> date:
+        """The day on the register's clock (``Faults.register_date`` or today)."""
+        return self.faults.register_date or date.today()
 
     def fiscalize(self, shop: EmulatedShop, task: TaskRecord, base_url: str) -> None:
         """Fill ``fiscal_data`` consistent with the receipt."""
@@ -161,7 +179,8 @@ class EmulatorState:
             number = shop.document_number
         fp = int(hashlib.sha1(f"{shop.fn}:{number}:{total}".encode()).hexdigest(), 16) % 10**10
         task.fiscal_data = {
-            "fn": shop.fn, "i": str(number), "fp": f"{fp:010d}", "t": datetime.now().strftime("%Y%m%dT%H%M"),
+            "fn": shop.fn, "i": str(number), "fp": f"{fp:010d}",
+            "t": datetime.combine(self.register_day(), datetime.now().time()).strftime("%Y%m%dT%H%M"),
             "s": str(total), "n": _INTENT_N.get(str(task.payload.get("intent")), 1), "rn": shop.rn,
             "sh": 1, "shn": number,
         }
