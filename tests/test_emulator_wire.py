@@ -43,7 +43,7 @@ def test_answers_are_utf8_json() -> None:
 
 
 def test_a_multi_task_body_splits_into_exact_items() -> None:
-    body = ' [ {"external_id": "a", "sum": 1500.00} ,\n{"b": [1, 2]}] '.encode()
+    body = b' [ {"external_id": "a", "sum": 1500.00} ,\n{"b": [1, 2]}] '
     items = split_json_array(body)
     assert [raw for _, raw in items] == [b'{"external_id": "a", "sum": 1500.00}', b'{"b": [1, 2]}']
     assert items[0][0]["sum"] == Decimal("1500.00")

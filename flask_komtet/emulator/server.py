@@ -84,7 +84,7 @@ class EmulatorServer:
     def __init__(self, state: EmulatorState, host: str, port: int) -> None:
         self.state = state
         self._server = make_server(host, port, self.wsgi, threaded=True, request_handler=_QuietHandler)
-        self._server.daemon_threads = True
+        self._server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadedWSGIServer has it; make_server is typed as its base
         self.url = f"http://{host}:{self._server.server_port}"
         self._stopped = threading.Event()
         self._wake = threading.Condition()

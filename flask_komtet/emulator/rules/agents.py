@@ -9,7 +9,8 @@ supplier name (1225) 256.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .catalog import AGENT_TYPES
 from .fields import Problems, check_choice, check_inn, check_mapping, check_phones, check_text

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Collection, Mapping
+from typing import Any
 
 __all__ = [
     "CENT", "Problems", "check_choice", "check_date", "check_digits", "check_flag", "check_inn", "check_int",
@@ -145,7 +146,7 @@ def check_inn(value: Any, field: str, out: Problems, lengths: tuple[int, ...] = 
     digits = [int(ch) for ch in value]
     for weights in _INN_WEIGHTS[len(value)]:
         position = len(weights)
-        if sum(d * w for d, w in zip(digits, weights)) % 11 % 10 != digits[position]:
+        if sum(d * w for d, w in zip(digits, weights, strict=False)) % 11 % 10 != digits[position]:
             out.append((field, f"ИНН {value}: неверная контрольная сумма"))
             return
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from .catalog import (
     MARK_TYPES,
@@ -118,7 +119,7 @@ def _check_mark_code(value: Any, field: str, out: Problems) -> str | None:
         if decoded is None or _shape_problem(kind, decoded) is not None:
             out.append((f"{field}.{kind}", problem))
             return None
-    return kind
+    return str(kind)
 
 
 def _check_mark_quantity(value: Any, field: str, out: Problems) -> None:

@@ -6,10 +6,11 @@ Sources: api §4.3 «v2 position fields», §4.5 «Money, rounding and totals»,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from .agents import check_agents
 from .catalog import MEASURES, OBSOLETE_VAT, PAYMENT_METHODS, PAYMENT_OBJECTS, USN_ONLY_VAT, USN_TAX_SYSTEMS, VAT_RATES

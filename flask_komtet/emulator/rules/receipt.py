@@ -9,9 +9,10 @@ FFD 1.2's and named by tag where they are used.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from .catalog import (
     CORRECTION_INTENTS,

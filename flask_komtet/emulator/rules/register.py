@@ -8,8 +8,9 @@ register's texts, e.g. «Ошибка проверки КМ», «[M-] Прове
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .catalog import CALCULATED_VAT, CORRECTION_INTENTS, PREPAYMENT_METHODS, RETURN_INTENTS
 from .marks import mark_text
