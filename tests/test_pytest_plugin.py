@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from flask_komtet import Customer, Order, OrderLine, Payment
-from flask_komtet.pytest_plugin import TestKassa
 from flask_komtet.state import get_state
+from flask_komtet.testing import TestKassa
 from tests.live_server import LiveServer
 
 # komtet_emulator comes from the plugin the installed package registers (entry point pytest11)
@@ -69,8 +69,7 @@ def test_complete_all_names_the_receipts_that_are_not_done(make_app, komtet_emul
 
 
 def test_with_delay_none_receipts_wait_as_sent_until_complete_all(make_app) -> None:
-    with TestKassa(delay=None, callback_loss_rate=1.0) as emulator:
-        emulator.add_shop(TestKassa.shop_id, TestKassa.secret, (TestKassa.queue_id,))
+    with TestKassa(delay=None) as emulator:
         app, db, kassa = make_app()
         emulator.add_register(app, region="msk", tax_system=0, vat="22", payment_method="full_payment")
         with app.app_context():
