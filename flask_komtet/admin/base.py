@@ -1,10 +1,11 @@
 """What the extension's admin views share: the access rule, Russian texts, CSRF forms, formatters.
 
-flask-admin's own texts (List, Create, Save, «20 элементы», the delete
-confirmation, filters, flashes…) come from the Russian catalogue flask-admin
-ships, through Flask-Babel: every request to these views runs under
-``force_locale("ru")`` (the host's own Babel, if any, keeps its locale
-elsewhere). Form errors come from WTForms' ``ru`` catalogue.
+flask-admin's own texts (List, Create, Save, the delete confirmation,
+filters, flashes…) come from the Russian catalogue flask-admin ships, through
+Flask-Babel: every request to these views runs under ``force_locale("ru")``
+(the host's own Babel, if any, keeps its locale elsewhere). The few texts that
+catalogue lacks (the page-size menu, three flashes) are given here. Form
+errors come from WTForms' ``ru`` catalogue.
 
 Access is closed by default: see :meth:`KassaView.is_accessible`.
 """
@@ -154,7 +155,7 @@ class KassaView:
 
     def inaccessible_callback(self, name: Any, **kwargs: Any) -> Any:
         index = self.admin.index_view
-        if index is not self and has_own_access_rule(index):
+        if index is not self:
             response = index.inaccessible_callback(name, **kwargs)
             if response is not None:
                 return response
