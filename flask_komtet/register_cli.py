@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, SelectMultipleField
 
 from .admin.forms import register_form_class
-from .enums import PaymentMethod, SettlementScheme, TaxSystem, VatRate
+from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
 from .moments import format_local
 from .state import KassaState, get_state
 
@@ -213,11 +213,24 @@ def list_command() -> None:
                           if on)
         click.echo(f"#{r.id} «{r.name}» регион {r.region}"
                    f"{' + ' + ', '.join(r.extra_regions) if r.extra_regions else ''}: {flags}")
-        click.echo(f"    ShopID {r.shop_id}, очередь {r.queue_id}, СНО {r.tax_system}, НДС {r.vat}, "
-                   f"расчет {r.payment_method}, предмет {r.payment_object}, место расчетов {r.payment_address}")
+        click.echo(f"    ShopID {r.shop_id}, очередь {r.queue_id}, СНО {_label(TaxSystem, r.tax_system)}, "
+                   f"НДС {_label(VatRate, r.vat)}, расчет {_label(PaymentMethod, r.payment_method)}, "
+                   f"предмет {_label(PaymentObject, r.payment_object)}, место расчетов {r.payment_address}")
         if r.next_vat or r.next_tax_system is not None:
-            click.echo(f"    с {r.tax_change_date}: СНО {r.next_tax_system}, НДС {r.next_vat}")
+            when = r.tax_change_date.strftime("%d.%m.%Y") if r.tax_change_date else "(дата не задана)"
+            click.echo(f"    с {when}: СНО {_label(TaxSystem, r.next_tax_system)}, "
+                       f"НДС {_label(VatRate, r.next_vat)}")
         click.echo(f"    API: {r.api_url or state.config.api_url}; изменена {format_local(r.updated_at, zone)}")
+
+
+def _label(enum: Any, value: Any) -> str:
+    """``«ОСН» (0)``: the Russian label and the value to type in ``--option``."""
+    if value is None or value == "":
+        return "без изменений"
+    try:
+        return f"«{enum.parse(value).label}» ({value})"
+    except ValueError:
+        return str(value)
 
 
 def _echo_webhooks(state: KassaState, register: Any) -> None:

@@ -46,13 +46,16 @@ def test_add_list_edit_disable_round_trip(make_app) -> None:
     listed = runner.invoke(args=["komtet", "register", "list"])
     assert listed.exit_code == 0, listed.output
     assert "#1 «Москва» регион msk + tver, spb: включена, автоотправка" in listed.output
-    assert "ShopID 12345, очередь 7, СНО 1, НДС 22" in listed.output and "MSK" in listed.output
+    assert "ShopID 12345, очередь 7, СНО «УСН доход» (1), НДС «НДС 22%» (22)" in listed.output
+    assert "расчет «Полный расчет» (full_payment)" in listed.output and "MSK" in listed.output
 
     edited = runner.invoke(args=["komtet", "register", "edit", "1", "--vat", "10", "--print-receipt",
-                                 "--name-template", "{name} для {customer}"])
+                                 "--name-template", "{name} для {customer}", "--next-vat", "22",
+                                 "--tax-change-date", "2027-01-01"])
     assert edited.exit_code == 0, edited.output
     [register] = _registers(app)
     assert (register.vat, register.print_receipt, register.name_template) == ("10", True, "{name} для {customer}")
+    assert "с 01.01.2027: СНО без изменений, НДС «НДС 22%» (22)" in runner.invoke(args=["komtet", "register", "list"]).output
     assert (register.name, register.queue_id, register.extra_regions, register.secret) == ("Москва", 7, ["tver", "spb"],
                                                                                           SECRET)  # untouched
 
