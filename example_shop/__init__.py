@@ -41,6 +41,7 @@ def default_config(app: Flask) -> dict[str, Any]:
         "KOMTET_KASSA_PUBLIC_URL": os.environ.get("SHOP_PUBLIC_URL"),
         "KOMTET_KASSA_DISPATCH": "thread",
         "KOMTET_KASSA_REGIONS": dict(REGIONS),
+        "KOMTET_KASSA_TIMEZONE": os.environ.get("SHOP_TIMEZONE", "Europe/Moscow"),
     }
 
 

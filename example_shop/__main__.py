@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{args.db.resolve()}"
     emulator = None
     if not args.no_emulator:
+        # The emulated registers stand in the shop's zone: the time they print (fiscal_data "t", the register's
+        # local time) then matches the times on the shop's pages.
+        os.environ["TZ"] = os.environ.get("SHOP_TIMEZONE", "Europe/Moscow")
+        time.tzset()
         try:
             emulator = KomtetEmulator(port=args.emulator_port, delay=args.emulator_delay).start()
         except OSError as exc:
@@ -60,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _banner(shop_url: str, api_url: str, emulated: bool) -> None:
     print(f"\n  Магазин:  {shop_url}/", flush=True)
-    print(f"  Админка:  {shop_url}/admin/")
+    print(f"  Админка:  {shop_url}/admin/  (с этого компьютера; иначе задайте SHOP_ADMIN_PASSWORD)")
     print(f"  KOMTET:   {api_url}{' (эмулятор)' if emulated else ''}")
     if emulated:
         print("\n  Положите чай в корзину и оплатите заказ: в Москве чек станет «Выполнен» с ФН/ФД/ФП,\n"

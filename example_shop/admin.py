@@ -4,8 +4,10 @@
 same ``Admin``. Orders show their receipt state and have the two counter
 actions: «Оплата наличными на кассе» and «Оформить возврат».
 
-Set ``SHOP_ADMIN_PASSWORD`` to put the back office behind HTTP basic auth
-(any user name); without it the demo admin is open.
+Who may enter: with ``SHOP_ADMIN_PASSWORD`` set, whoever gives it (HTTP basic
+auth, any user name); without it, only requests from this machine (loopback),
+which is how the offline demo runs. The same rule guards the extension's
+screens (``admin_access=admin_allowed``).
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ from .receipts import latest_sale, receipts_by_ref
 
 __all__ = ["admin_allowed", "build_admin"]
 
+LOOPBACK = ("127.0.0.1", "::1")
+
+
 def admin_allowed() -> bool:
     """Who may open the back office (also passed to flask_komtet as ``admin_access``)."""
     password = current_app.config.get("SHOP_ADMIN_PASSWORD")
     if not password:
-        return True
+        return request.remote_addr in LOOPBACK
     auth = request.authorization
     return auth is not None and hmac.compare_digest((auth.password or "").encode(), password.encode())
 

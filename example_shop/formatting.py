@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app
+
+from flask_komtet.moments import format_local
 
 __all__ = ["init_app", "quantity", "rub"]
 
 NBSP = "\u00a0"
-MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 def rub(value: Decimal | int | None) -> str:
@@ -29,10 +29,8 @@ def quantity(value: Decimal, unit: str = "шт") -> str:
 
 
 def moment(value: datetime | None) -> str:
-    """A naive UTC time as Moscow time: «22.11.2026 14:05»."""
-    if value is None:
-        return ""
-    return value.replace(tzinfo=UTC).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")
+    """A naive UTC time in the shop's zone (``KOMTET_KASSA_TIMEZONE``), zone named: «22.11.2026 14:05 MSK»."""
+    return format_local(value, current_app.config.get("KOMTET_KASSA_TIMEZONE", "Europe/Moscow"), seconds=False)
 
 
 def init_app(app: Flask) -> None:

@@ -12,11 +12,13 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from flask import Flask, redirect, render_template_string, url_for
+from flask import Flask, redirect, render_template_string, request, url_for
+from flask_admin import Admin
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_komtet import Customer, KomtetKassa, Order, OrderLine, signals
 from flask_komtet.emulator import KomtetEmulator
+from flask_komtet.moments import format_local
 
 db = SQLAlchemy()
 kassa = KomtetKassa()
@@ -27,24 +29,28 @@ PAGE = """<!doctype html><meta charset="utf-8"><title>Мини-магазин</t
 .done{color:#197a2b}.error,.failed{color:#b3261e}</style>
 <h1>Мини-магазин: чай «Улун», 2 × 350,00 ₽ + доставка 300,00 ₽</h1>
 <form method="post" action="{{ url_for('pay') }}"><button>Оплатить 1 000,00 ₽ картой</button></form>
-<h2>Чеки</h2><table><tr><th>Заказ</th><th>Состояние</th><th>Сумма</th><th>ФН / ФД / ФП</th><th>Ошибка</th></tr>
-{% for r in receipts %}<tr><td>{{ r.order_ref }}</td><td class="{{ r.state }}">{{ r.state_label }}</td>
+<h2>Чеки</h2><table><tr><th>Заказ</th><th>Создан</th><th>Состояние</th><th>Сумма</th><th>ФН / ФД / ФП</th><th>Ошибка</th></tr>
+{% for r in receipts %}<tr><td>{{ r.order_ref }}</td><td>{{ moment(r.created_at) }}</td>
+<td class="{{ r.state }}">{{ r.state_label }}</td>
 <td>{{ r.total }} ₽</td><td>{{ r.fn or '' }} {{ r.fd or '' }} {{ r.fp or '' }}</td><td>{{ r.last_error or '' }}</td></tr>
-{% endfor %}</table><p><a href="">Обновить</a></p>"""
+{% endfor %}</table><p><a href="">Обновить</a> · <a href="/admin/">Админка</a> (с этого компьютера)</p>"""
+LOOPBACK = ("127.0.0.1", "::1")
 
 
 def create_app(database: str, emulator_url: str, public_url: str) -> Flask:
     app = Flask(__name__)
-    app.config.update(SQLALCHEMY_DATABASE_URI=database, KOMTET_KASSA_API_URL=emulator_url,
-                      KOMTET_KASSA_PUBLIC_URL=public_url)
+    app.config.update(SQLALCHEMY_DATABASE_URI=database, SECRET_KEY="demo: change me", KOMTET_KASSA_API_URL=emulator_url,
+                      KOMTET_KASSA_PUBLIC_URL=public_url, KOMTET_KASSA_TIMEZONE="Europe/Moscow")
     db.init_app(app)
-    kassa.init_app(app, db=db)
+    admin = Admin(app, name="Мини-магазин")  # an Admin per app; its «Онлайн-кассы» open to this machine only
+    kassa.init_app(app, db=db, admin=admin, admin_access=lambda: request.remote_addr in LOOPBACK)
 
     @app.get("/")
     def index() -> str:
         Receipt = kassa.models.Receipt
         receipts = db.session.scalars(db.select(Receipt).order_by(Receipt.id.desc()).limit(20)).all()
-        return render_template_string(PAGE, receipts=receipts)
+        zone = app.config["KOMTET_KASSA_TIMEZONE"]
+        return render_template_string(PAGE, receipts=receipts, moment=lambda value: format_local(value, zone))
 
     @app.post("/pay")
     def pay():  # type: ignore[no-untyped-def]

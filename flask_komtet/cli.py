@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from .errors import APIError
 from .outbox import client_for, poll_sent, send_due
 from .reconcile import reconcile
+from .register_cli import register_cli
 from .state import get_state
 
 __all__ = ["komtet_cli"]
@@ -22,6 +23,9 @@ __all__ = ["komtet_cli"]
 @click.group("komtet", help="KOMTET Kassa: receipts and cash registers.")
 def komtet_cli() -> None:
     pass
+
+
+komtet_cli.add_command(register_cli)  # flask komtet register add|list|edit|disable
 
 
 @komtet_cli.command("send")

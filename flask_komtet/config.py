@@ -19,6 +19,7 @@ Key                                    Default                         Meaning
 ``KOMTET_KASSA_REGIONS``               ``None``                        region codes → labels (dict, list or callable)
 ``KOMTET_KASSA_EXTERNAL_ID_PREFIX``    ``""``                          prefix of every external id (e.g. ``shop1-``)
 ``KOMTET_KASSA_ADMIN_CATEGORY``        ``"Онлайн-кассы"``              flask-admin menu category
+``KOMTET_KASSA_TIMEZONE``              ``"Europe/Moscow"``             IANA zone of every time shown (admin, CLI)
 =====================================  ==============================  ============================================
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigurationError
 
@@ -49,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "REGIONS": None,
     "EXTERNAL_ID_PREFIX": "",
     "ADMIN_CATEGORY": "Онлайн-кассы",
+    "TIMEZONE": "Europe/Moscow",
 }
 
 Regions = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
@@ -71,6 +74,7 @@ class KassaConfig:
     regions: Regions
     external_id_prefix: str
     admin_category: str
+    timezone: str = "Europe/Moscow"
 
     def region_choices(self) -> list[tuple[str, str]]:
         """``(code, label)`` pairs of the shop's regions, for the admin."""
@@ -102,5 +106,10 @@ def load_config(config: Mapping[str, Any]) -> KassaConfig:
     if values["max_attempts"] < 1:
         raise ConfigurationError(f"{PREFIX}MAX_ATTEMPTS must be at least 1")
     values["external_id_prefix"] = str(values["external_id_prefix"] or "")
+    try:
+        ZoneInfo(str(values["timezone"]))
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigurationError(f"{PREFIX}TIMEZONE: unknown time zone {values['timezone']!r} "
+                                 "(an IANA name such as 'Europe/Moscow')") from None
     names = {f.name for f in fields(KassaConfig)}
     return KassaConfig(**{k: v for k, v in values.items() if k in names})

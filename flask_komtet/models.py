@@ -85,6 +85,15 @@ class Kopecks(TypeDecorator[Decimal]):
     impl = sa.BigInteger
     cache_ok = True
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Alembic's autogenerate writes a custom type as ``<its __module__>.<repr>``: this one is written as
+        # ``sa.BigInteger()``, the column it is, so a shop's generated migration runs without editing.
+        self.__module__ = "sa"
+
+    def __repr__(self) -> str:
+        return "BigInteger()"
+
     def process_bind_param(self, value: Any, dialect: Any) -> int | None:
         if value is None:
             return None

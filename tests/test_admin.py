@@ -61,15 +61,22 @@ def text(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).replace("\u00a0", " ").split())
 
 
+OPEN = object()
+
+
 @pytest.fixture
 def admin_app(make_app: Callable[..., Any]) -> Callable[..., tuple[Any, Any, Any]]:
-    """``admin_app(admin_access=None, index_view=None, order_loader=None, **config) -> (app, db, kassa)``.
+    """``admin_app(admin_access=OPEN, index_view=None, order_loader=None, **config) -> (app, db, kassa)``.
 
-    The app has a flask-admin ``Admin`` («Магазин») that ``init_app`` adds the views to.
+    The app has a flask-admin ``Admin`` («Магазин») that ``init_app`` adds the views to. The admin is
+    closed by default, so these tests open it with ``admin_access=lambda: True`` unless they give an
+    index view (its own rule) or their own ``admin_access`` (``None``: no rule at all).
     """
 
-    def factory(*, admin_access: Any = None, index_view: Any = None, order_loader: Any = None,
+    def factory(*, admin_access: Any = OPEN, index_view: Any = None, order_loader: Any = None,
                 order_adapter: Any = None, **config: Any) -> tuple[Any, Any, Any]:
+        if admin_access is OPEN:
+            admin_access = None if index_view is not None else (lambda: True)
         config.setdefault("REGIONS", REGIONS)
         app, db, kassa = make_app(init=False, **config)
         admin = Admin(app, name="Магазин", index_view=index_view)
@@ -204,7 +211,7 @@ def test_required_fields(admin_app, field: str, message: str) -> None:
     client = AdminClient(app)
     page = create_register(client, **{field: ""})
     assert message in text(page)
-    assert "Запись не создана: исправьте ошибки в форме" in text(page)
+    assert "Не удалось создать запись: исправьте ошибки в форме" in text(page)
     assert registers(app, kassa) == []
 
 

@@ -21,13 +21,22 @@ Access
 Who may open these views is decided, in this order, by:
 
 1. ``admin_access``, a ``() -> bool`` callable given to ``KomtetKassa(...)`` or
-   ``init_app(..., admin_access=...)``, e.g. ``lambda: current_user.is_admin``;
-2. otherwise the host Admin's own rule: ``admin.index_view.is_accessible()``
-   (so an ``AdminIndexView`` subclass that checks the login guards these
-   screens too).
+   ``init_app(..., admin_access=...)``, e.g. ``lambda: current_user.is_authenticated``
+   (Flask-Login) or ``lambda: current_user.has_role("admin")`` (Flask-Security);
+2. otherwise the host Admin's own rule, if its index view's class overrides
+   ``is_accessible`` (so an ``AdminIndexView`` subclass that checks the login
+   guards these screens too);
+3. otherwise nobody: closed by default. Only in debug mode (``app.debug``)
+   do they open, with a WARNING in the log and a red banner on every page.
 
 A refused request gets the host index view's ``inaccessible_callback`` (a
 redirect to the login page, a 401 prompt…), flask-admin's default being 403.
+
+Language
+--------
+The views run under Flask-Babel's ``force_locale("ru")``, so flask-admin's own
+texts come from the Russian catalogue it ships. If the app has no Flask-Babel
+yet, one is initialised (``BABEL_DEFAULT_LOCALE`` default ``"ru"``).
 
 CSRF
 ----
@@ -43,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, message_flashed, request
 from flask_admin.menu import MenuLink
+from flask_babel import Babel  # type: ignore[import-untyped]  # Flask-Babel ships no type hints
 
 from .base import translate_flashes
 from .fiscalize import FiscalizeView
@@ -63,6 +73,8 @@ def add_admin_views(admin: Any, state: KassaState) -> list[Any]:
     app = state.app
     if _TEMPLATES not in app.blueprints:
         app.register_blueprint(Blueprint(_TEMPLATES, __name__, template_folder="templates"))
+    if "babel" not in app.extensions:  # flask-admin's translations need Flask-Babel on the app
+        Babel(app, default_locale="ru", configure_jinja=False)
     category = state.config.admin_category
     fiscalize = FiscalizeView(state, name="Фискализировать заказ", category=category,
                               endpoint=ENDPOINTS["fiscalize"])
@@ -81,7 +93,7 @@ def add_admin_views(admin: Any, state: KassaState) -> list[Any]:
     return views
 
 
-class PageLink(MenuLink):
+class PageLink(MenuLink):  # type: ignore[misc]  # flask-admin is untyped
     """A menu item for another page of ``view``, shown to whoever may open the view."""
 
     def __init__(self, name: str, view: Any, page: str, *, category: str | None) -> None:
@@ -92,4 +104,4 @@ class PageLink(MenuLink):
         return bool(self.view.is_accessible())
 
     def is_active(self, view: Any) -> bool:
-        return request.endpoint == self.endpoint
+        return bool(request.endpoint == self.endpoint)

@@ -1,26 +1,36 @@
 """What the extension's admin views share: the access rule, Russian texts, CSRF forms, formatters.
 
-flask-admin's own texts (List, Create, Save, filters…) are shown in Russian from
-flask-admin's bundled ``ru`` catalogue, read with the standard library's
-``gettext`` so that the host needs no Flask-Babel; form errors come from
-WTForms' ``ru`` catalogue.
+flask-admin's own texts (List, Create, Save, the delete confirmation,
+filters, flashes…) come from the Russian catalogue flask-admin ships, through
+Flask-Babel: every request to these views runs under ``force_locale("ru")``
+(the host's own Babel, if any, keeps its locale elsewhere). The few texts that
+catalogue lacks (the page-size menu, three flashes) are given here. Form
+errors come from WTForms' ``ru`` catalogue.
+
+Access is closed by default: see :meth:`KassaView.is_accessible`.
 """
 
 from __future__ import annotations
 
 import gettext
+import logging
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from flask import abort, request, session
-from flask_admin import translations as _admin_translations
+from flask import abort, current_app, flash, request, session
+from flask_admin import AdminIndexView, BaseView
+from flask_admin import babel as admin_babel
+from flask_admin import translations as admin_translations
 from flask_admin.form import SecureForm
+from flask_babel import force_locale  # type: ignore[import-untyped]  # Flask-Babel ships no type hints
 from markupsafe import Markup
 from wtforms.meta import DefaultMeta
 
 from ..enums import ReceiptState
+from ..moments import format_local
+from ..state import get_state
 
 if TYPE_CHECKING:
     from ..state import KassaState
@@ -31,67 +41,77 @@ __all__ = [
     "RussianSecureForm",
     "format_moment",
     "format_rub",
+    "has_own_access_rule",
     "pretty_json",
     "ru_gettext",
-    "ru_ngettext",
     "state_badge",
     "translate_flashes",
 ]
 
-_CATALOGUE = gettext.translation("admin", _admin_translations.__path__[0], languages=["ru"], fallback=True)
+log = logging.getLogger("flask_komtet.admin")
+
+LOCALE = "ru"
+OPEN_IN_DEBUG = ("Админка онлайн-касс открыта всем: приложение в режиме отладки, а правило доступа не задано "
+                 "(KomtetKassa(admin_access=...) или is_accessible у AdminIndexView). Без отладки она закрыта.")
+
+
+_CATALOGUE = gettext.translation("admin", admin_translations.__path__[0], languages=[LOCALE], fallback=True)
 
 
 def ru_gettext(string: str, **variables: Any) -> str:
-    """flask-admin's ``_gettext`` in Russian."""
+    """A text of flask-admin's in Russian from its shipped catalogue, also outside a request (filter names)."""
     text = _CATALOGUE.gettext(str(string))
     return text % variables if variables else text
 
 
-def ru_ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
-    variables.setdefault("num", num)
-    return _CATALOGUE.ngettext(singular, plural, num) % variables
-
-
-# flask-admin flashes these from Python; they are translated as they are flashed.
-_FLASHED = (
-    "Record was successfully created.", "Record was successfully saved.", "Record was successfully deleted.",
-    "Failed to create record.", "Failed to save record.", "Record does not exist.",
-    "Failed to create record. %(error)s", "Failed to update record. %(error)s",
-    "Failed to delete record. %(error)s", "Failed to perform action. %(error)s", "Integrity error. %(message)s",
-)
-# What flask-admin's catalogue leaves untranslated.
-_OWN = {
-    "Failed to create record.": "Запись не создана: исправьте ошибки в форме.",
-    "Failed to save record.": "Запись не сохранена: исправьте ошибки в форме.",
-    "Failed to perform action. %(error)s": "Действие не выполнено: %(error)s",
+# flask-admin flashes these; its Russian catalogue leaves them untranslated (fuzzy), so they are turned
+# Russian as they are flashed on the extension's pages. Everything else comes from its catalogue.
+_UNTRANSLATED = {
+    "Failed to create record.": "Не удалось создать запись: исправьте ошибки в форме.",
+    "Failed to save record.": "Не удалось сохранить запись: исправьте ошибки в форме.",
+    "Failed to perform action. ": "Действие не выполнено: ",
 }
-_FLASH_PREFIXES = sorted(((m.split("%(")[0], (_OWN.get(m) or ru_gettext(m)).split("%(")[0]) for m in _FLASHED),
-                         key=lambda pair: -len(pair[0]))
-
-
-def _russian(message: str) -> str:
-    for english, russian in _FLASH_PREFIXES:
-        if message == english or (english.endswith(" ") and message.startswith(english)):
-            return russian + message[len(english):]
-    return message
 
 
 def translate_flashes(endpoints: set[str]) -> Any:
-    """A ``message_flashed`` receiver that turns flask-admin's English flashes Russian on ``endpoints``."""
+    """A ``message_flashed`` receiver for the few flask-admin flashes its catalogue leaves English."""
 
     def receiver(sender: Any, message: Any, category: str, **extra: Any) -> None:
         if request.blueprint not in endpoints or not isinstance(message, str):
             return
-        flashes = session.get("_flashes") or []
-        russian = _russian(message)
-        if flashes and russian != message:
-            flashes[-1] = (category, russian)
-            session["_flashes"] = flashes
+        for english, russian in _UNTRANSLATED.items():
+            if message == english or (english.endswith(" ") and message.startswith(english)):
+                flashes = session.get("_flashes") or []
+                if flashes:
+                    flashes[-1] = (category, russian + message[len(english):])
+                    session["_flashes"] = flashes
+                return
 
     return receiver
 
 
-class RussianSecureForm(SecureForm):
+_PAGE_SIZE = re.compile(r"\d+ items?")
+
+
+def page_gettext(string: str, **variables: Any) -> str:
+    """The templates' ``_gettext``: flask-admin's catalogue; its page-size toggle reads «50 на странице»."""
+    return "на странице" if string == "items" else str(admin_babel.gettext(string, **variables))
+
+
+def page_ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """The templates' ``_ngettext``: flask-admin's catalogue, except its untranslatable «20 items» menu."""
+    if _PAGE_SIZE.fullmatch(plural):
+        return f"{num} на странице"
+    return str(admin_babel.ngettext(singular, plural, num, **variables))
+
+
+def has_own_access_rule(view: Any) -> bool:
+    """Whether ``view`` (the host's index view) overrides flask-admin's always-open ``is_accessible``."""
+    rule = getattr(type(view), "is_accessible", None)
+    return rule not in (None, BaseView.is_accessible, AdminIndexView.is_accessible) and not isinstance(view, KassaView)
+
+
+class RussianSecureForm(SecureForm):  # type: ignore[misc]  # flask-admin is untyped
     """flask-admin's CSRF-protected form with WTForms' Russian messages."""
 
     class Meta:
@@ -104,10 +124,13 @@ class ActionForm(RussianSecureForm):
 
 
 class KassaView:
-    """Mixin for the extension's views: bound to one app's state, guarded by the host's access rule.
+    """Mixin for the extension's views: bound to one app's state, closed unless the host says who may enter.
 
-    Access: ``admin_access()`` given to ``init_app`` if any, else the host
-    Admin's own index view rule. Refused requests get the host index view's
+    Access, in this order: ``admin_access()`` given to ``init_app``; else the
+    host Admin's index view rule, if its class overrides ``is_accessible``
+    (e.g. ``return current_user.is_authenticated``); else nobody, except in
+    debug mode (``app.debug``), where the views open with a WARNING in the log
+    and a banner on every page. Refused requests get the host index view's
     ``inaccessible_callback`` (flask-admin's default: 403).
     """
 
@@ -121,7 +144,14 @@ class KassaView:
         if self.kassa_state.admin_access is not None:
             return bool(self.kassa_state.admin_access())
         index = self.admin.index_view
-        return index is self or bool(index.is_accessible())
+        if has_own_access_rule(index):
+            return bool(index.is_accessible())
+        return bool(current_app.debug)
+
+    def open_for_debug_only(self) -> bool:
+        """Whether this request got in only because the app is in debug mode."""
+        return (self.kassa_state.admin_access is None and not has_own_access_rule(self.admin.index_view)
+                and bool(current_app.debug))
 
     def inaccessible_callback(self, name: Any, **kwargs: Any) -> Any:
         index = self.admin.index_view
@@ -131,9 +161,16 @@ class KassaView:
                 return response
         abort(403)
 
+    def _run_view(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        with force_locale(LOCALE):
+            return super()._run_view(fn, *args, **kwargs)  # type: ignore[misc]
+
     def render(self, template: str, **kwargs: Any) -> str:
-        self._template_args.update(_gettext=ru_gettext, _ngettext=ru_ngettext)  # type: ignore[attr-defined]
-        return super().render(template, **kwargs)  # type: ignore[misc]
+        if self.open_for_debug_only():
+            log.warning("%s (%s)", OPEN_IN_DEBUG, request.path)
+            flash(OPEN_IN_DEBUG, "error")
+        self._template_args.update(_gettext=page_gettext, _ngettext=page_ngettext)  # type: ignore[attr-defined]
+        return str(super().render(template, **kwargs))  # type: ignore[misc]
 
     def csrf_form(self) -> ActionForm:
         """A CSRF-only form for the view's POST buttons (bound to the posted data on POST)."""
@@ -156,11 +193,8 @@ def format_rub(value: Decimal | int | str | None) -> str:
 
 
 def format_moment(value: datetime | None, *, seconds: bool = True) -> str:
-    """A stored (naive UTC) time in the server's local time: ``31.12.2025 14:03:07``."""
-    if value is None:
-        return ""
-    local = value.replace(tzinfo=UTC).astimezone() if value.tzinfo is None else value.astimezone()
-    return local.strftime("%d.%m.%Y %H:%M:%S" if seconds else "%d.%m.%Y %H:%M")
+    """A stored (naive UTC) time in ``KOMTET_KASSA_TIMEZONE``, zone named: ``31.12.2025 14:03:07 MSK``."""
+    return format_local(value, get_state().config.timezone, seconds=seconds)
 
 
 _BADGES = {
