@@ -17,8 +17,9 @@ MAX_LINES = 400
 
 #: Top to bottom; a module may import only from its own layer or the ones below it.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "face": ("flask_komtet", "extension", "admin", "webhooks", "cli", "celery_tasks", "receivers", "pytest_plugin"),
-    "service": ("outbox", "dispatch", "routing", "reconcile"),
+    "face": ("flask_komtet", "extension", "admin", "webhooks", "cli", "celery_tasks", "receivers", "pytest_plugin",
+             "monitoring"),
+    "service": ("outbox", "dispatch", "routing", "reconcile", "ops"),
     "state": ("state", "registry", "models", "statements", "config"),
     "core": ("orders", "adapter", "values", "receipts", "validation", "client", "posting", "signing", "enums",
              "errors", "signals", "emulator"),
