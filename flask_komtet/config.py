@@ -19,6 +19,8 @@ Key                                    Default                         Meaning
 ``KOMTET_KASSA_REGIONS``               ``None``                        region codes → labels (dict, list or callable)
 ``KOMTET_KASSA_EXTERNAL_ID_PREFIX``    ``""``                          prefix of every external id (e.g. ``shop1-``)
 ``KOMTET_KASSA_ADMIN_CATEGORY``        ``"Онлайн-кассы"``              flask-admin menu category
+``KOMTET_KASSA_METRICS_PATH``          ``None``                        Prometheus metrics under ``URL_PREFIX`` (e.g.
+                                                                       ``"/metrics"``; extra ``metrics``); ``None``: off
 =====================================  ==============================  ============================================
 """
 
@@ -49,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "REGIONS": None,
     "EXTERNAL_ID_PREFIX": "",
     "ADMIN_CATEGORY": "Онлайн-кассы",
+    "METRICS_PATH": None,  # operations (issue 20): see flask_komtet.monitoring
 }
 
 Regions = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
@@ -71,6 +74,7 @@ class KassaConfig:
     regions: Regions
     external_id_prefix: str
     admin_category: str
+    metrics_path: str | None = None
 
     def region_choices(self) -> list[tuple[str, str]]:
         """``(code, label)`` pairs of the shop's regions, for the admin."""
