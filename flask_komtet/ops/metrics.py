@@ -8,7 +8,7 @@ that share that directory are exposed together (prometheus_client's
 multiprocess mode).
 
 =======================================  =========================================================
-``komtet_receipts_created_total``        receipts added to the outbox, by ``kind`` and ``register``
+``komtet_receipts_created_total``        receipts added to the outbox (failed ones too), by ``kind``, ``register``
 ``komtet_receipts_sent_total``           receipts KOMTET accepted
 ``komtet_receipts_done_total``           receipts fiscalized
 ``komtet_receipts_failed_total``         receipts ``error`` or ``failed`` (label ``state``)
@@ -113,6 +113,8 @@ class Metrics:
         self.failed.labels(kind, register, str(receipt.state)).inc()
         if receipt.state == ReceiptState.FAILED.value:
             self.send_errors.labels(register).inc()
+            if not receipt.attempts:  # failed as it was created (no register, bad order): queued never came
+                self.created.labels(kind, register).inc()
 
     def callback_answered(self, status: int) -> None:
         if status >= 400:
