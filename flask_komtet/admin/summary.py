@@ -41,11 +41,13 @@ COLORS = {"done": "#28a745", "failed": "#dc3545", "waiting": "#17a2b8", "sales":
 
 
 def format_seconds(value: float | None) -> str:
-    """``75.3`` → ``1 мин 15 с``; under a minute with one decimal: ``4,2 с``."""
+    """``75.3`` → ``1 мин 15 с``; ``4.23`` → ``4,2 с``; ``25.0`` → ``25 с``."""
     if value is None:
         return "—"
-    if value < 60:
+    if value < 10:
         return f"{value:.1f} с".replace(".", ",")
+    if value < 60:
+        return f"{value:.0f} с"
     minutes, seconds = divmod(int(round(value)), 60)
     if minutes < 60:
         return f"{minutes} мин {seconds} с" if seconds else f"{minutes} мин"
