@@ -105,3 +105,23 @@ def test_registers_without_an_inn_are_one_company_and_osn_is_not_watched(make_ap
     [company] = watch(app)
     assert company.inn is None and [r.id for r in company.registers] == [ids[0]]
     assert (company.income, company.level) == (Decimal("1000.00"), "ok")
+
+
+def test_the_page_remembers_the_days_before_today_and_reads_today_live(shop, monkeypatch) -> None:
+    from flask_komtet.ops import threshold
+
+    app, db, ids = shop
+    income(app, db, ids, "1000000.00")
+    with app.app_context():
+        state = app.extensions["komtet_kassa"]
+        [cached] = threshold_watch(state, today=TODAY, cached=True)
+        [fresh] = threshold_watch(state, today=TODAY)
+        assert cached.income == fresh.income == Decimal("1000000.00")
+    insert(app, db, [receipt_row(created=datetime(2026, 11, 15, 9), total="500.00", register_id=ids[0]),  # today
+                     receipt_row(created=datetime(2026, 11, 14, 9), total="700.00", register_id=ids[0])])  # earlier
+    with app.app_context():
+        [cached] = threshold_watch(state, today=TODAY, cached=True)
+        assert cached.income == Decimal("1000500.00")  # today's at once, yesterday's after CACHE_FOR
+        monkeypatch.setattr(threshold, "CACHE_FOR", 0.0)
+        [cached] = threshold_watch(state, today=TODAY, cached=True)
+        assert cached.income == Decimal("1001200.00")

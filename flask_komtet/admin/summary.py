@@ -108,7 +108,7 @@ class SummaryView(KassaView, BaseView):  # type: ignore[misc, unused-ignore]  # 
         return self.render(
             "komtet_admin/summary.html", summary=summary, period=period, days=days, periods=PERIODS,
             register_id=register_id, registers=registers, charts=charts(summary),
-            attention=attention_report(state, register_id), watches=threshold_watch(state),
+            attention=attention_report(state, register_id), watches=threshold_watch(state, cached=True),
             form=self.csrf_form(), view=self, format_rub=format_rub, format_moment=format_moment,
             format_seconds=format_seconds, state_badge=state_badge, age_text=age_text, Decimal=Decimal)
 

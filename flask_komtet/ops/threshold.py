@@ -14,6 +14,7 @@ money minus refunds (see :mod:`.summary`), one query grouped by register.
 
 from __future__ import annotations
 
+import time as _time
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,7 +30,7 @@ from .summary import income_sign
 if TYPE_CHECKING:
     from ..state import KassaState
 
-__all__ = ["RATE_5_UP_TO", "RATE_7_UP_TO", "THRESHOLDS", "WARN_AT", "CompanyWatch", "schedule_vat_change",
+__all__ = ["CACHE_FOR", "RATE_5_UP_TO", "RATE_7_UP_TO", "THRESHOLDS", "WARN_AT", "CompanyWatch", "schedule_vat_change",
            "threshold_for", "threshold_watch"]
 
 MILLION = Decimal(1_000_000)
@@ -38,6 +39,9 @@ THRESHOLDS = {2025: 60 * MILLION, 2026: 20 * MILLION, 2027: 15 * MILLION, 2028: 
 RATE_5_UP_TO = Decimal("272.5") * MILLION
 RATE_7_UP_TO = Decimal("490.5") * MILLION
 WARN_AT = Decimal("0.8")
+#: How long «Сводка» remembers the year's income before today (seconds).
+CACHE_FOR = 600.0
+CACHE_KEY = "komtet_kassa_usn_income"
 SIMPLIFIED = (TaxSystem.SIMPLIFIED_IN, TaxSystem.SIMPLIFIED_IN_OUT)
 
 
@@ -110,25 +114,50 @@ def _company_registers(state: KassaState, today: date) -> dict[str | None, list[
     return companies
 
 
-def threshold_watch(state: KassaState, *, today: date | None = None) -> list[CompanyWatch]:
-    """Every УСН company's standing this year (one query over the year's receipts)."""
+def _income(state: KassaState, ids: list[int], start: datetime, end: datetime) -> dict[int, Decimal]:
+    """Income (money taken minus refunds) of ``done`` receipts created in ``[start, end)``, by register."""
+    table = state.models.Receipt.__table__
+    c = table.c
+    signed = sa.func.sum(sa.type_coerce(c.total, sa.BigInteger) * income_sign(table))
+    rows = state.session.execute(
+        sa.select(c.register_id, signed)
+        .where(c.created_at >= start, c.created_at < end, c.state == ReceiptState.DONE.value, c.register_id.in_(ids))
+        .group_by(c.register_id)).all()
+    return {register_id: Decimal(int(kopecks or 0)) / 100 for register_id, kopecks in rows}
+
+
+def _before_today(state: KassaState, ids: list[int], start: datetime, today_start: datetime) -> dict[int, Decimal]:
+    """The year's income before today, remembered per app for :data:`CACHE_FOR` (the page's costly part)."""
+    key = (ids, start, today_start)
+    known = state.app.extensions.get(CACHE_KEY)
+    if known is None or known[0] != key or _time.monotonic() - known[1] > CACHE_FOR:
+        known = state.app.extensions[CACHE_KEY] = (key, _time.monotonic(), _income(state, ids, start, today_start))
+    return dict(known[2])
+
+
+def threshold_watch(state: KassaState, *, today: date | None = None, cached: bool = False) -> list[CompanyWatch]:
+    """Every УСН company's standing this year (one query over the year's receipts, grouped by register).
+
+    ``cached=True`` (the «Сводка» page) reads the days before today from a per-app
+    memory of at most :data:`CACHE_FOR` seconds and only today's receipts from the
+    database, so the page costs the same early and late in the year.
+    """
     zone = shop_zone(state)
     today = today or datetime.now(zone).date()
     threshold = threshold_for(today.year)
     companies = _company_registers(state, today)
     if threshold is None or not companies:
         return []
-    table = state.models.Receipt.__table__
-    c = table.c
     start = to_utc(datetime.combine(date(today.year, 1, 1), time()), zone)
     end = to_utc(datetime.combine(date(today.year + 1, 1, 1), time()), zone)
     ids = [r.id for registers in companies.values() for r in registers]
-    signed = sa.func.sum(sa.type_coerce(c.total, sa.BigInteger) * income_sign(table))
-    rows = state.session.execute(
-        sa.select(c.register_id, signed)
-        .where(c.created_at >= start, c.created_at < end, c.state == ReceiptState.DONE.value, c.register_id.in_(ids))
-        .group_by(c.register_id)).all()
-    income = {register_id: Decimal(int(kopecks or 0)) / 100 for register_id, kopecks in rows}
+    if cached:
+        today_start = to_utc(datetime.combine(today, time()), zone)
+        income = _before_today(state, ids, start, today_start)
+        for register_id, amount in _income(state, ids, today_start, end).items():
+            income[register_id] = income.get(register_id, Decimal(0)) + amount
+    else:
+        income = _income(state, ids, start, end)
     return [CompanyWatch(inn, tuple(registers), today.year,
                          sum((income.get(r.id, Decimal(0)) for r in registers), Decimal("0.00")), threshold, today)
             for inn, registers in companies.items()]
