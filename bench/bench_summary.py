@@ -20,6 +20,7 @@ Run: python bench/bench_summary.py
 
 from __future__ import annotations
 
+import atexit
 import os
 import statistics
 import subprocess
@@ -74,7 +75,13 @@ def make_shop(server: str, name: str, receipts: int, days: float) -> tuple[Flask
     with admin_engine.connect() as connection:
         connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)"))
         connection.execute(sa.text(f"CREATE DATABASE bench_{name}"))
-    admin_engine.dispose()
+
+    def drop() -> None:
+        with admin_engine.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)"))
+        admin_engine.dispose()
+
+    atexit.register(drop)
     app = Flask(name)
     app.config.update(SQLALCHEMY_DATABASE_URI=server.rsplit("/", 1)[0] + f"/bench_{name}", SECRET_KEY="bench",
                       KOMTET_KASSA_DISPATCH="sync")
