@@ -52,6 +52,9 @@ def test_summary_shows_the_periods_figures_and_links_them(admin_app) -> None:
                                                           ("Касса: нет бумаги", 1)]
     listed = text(client.get(reasons[0][0].replace("&amp;", "&")))
     assert listed.count("Нет активной кассы для региона «Тверь»") >= 2 and "нет бумаги" not in listed
+    held = re.search(r'komtet-attention-held">\s*<a href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    listed = text(client.get(held))
+    assert listed.count("Ожидает ручной отправки") >= 1 and "Выполнен" not in listed.split("Ожидает ручной отправки", 1)[1]
     # One register: only its receipts.
     visible = text(client.get(f"{SUMMARY}?days=7&register={ids[1]}"))
     assert "Касса: нет бумаги" in visible and "Нет активной кассы" not in visible

@@ -19,6 +19,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from markupsafe import Markup
 
+from ..enums import ReceiptKind
 from ..ops import (
     AttentionItem,
     Reason,
@@ -139,10 +140,10 @@ class SummaryView(KassaView, BaseView):  # type: ignore[misc, unused-ignore]  # 
         return None
 
     def receipts_url(self, *, state: str | None = None, error: str | None = None, register_id: int | None = None,
-                     period: Any = None) -> str:
-        """«Чеки» filtered by state, error text, register and the period's days."""
+                     period: Any = None, kind: str | None = None) -> str:
+        """«Чеки» filtered by state, kind, error text, register and the period's days."""
         args: dict[str, Any] = {}
-        wanted = [("Состояние", state), ("Ошибка", error[:120] if error else None),
+        wanted = [("Состояние", state), ("Вид", kind), ("Ошибка", error[:120] if error else None),
                   ("Касса", str(register_id) if register_id is not None else None),
                   ("Создан", f"{period.first:%Y-%m-%d} to {period.last:%Y-%m-%d}" if period is not None else None)]
         for name, value in wanted:
@@ -158,7 +159,8 @@ class SummaryView(KassaView, BaseView):  # type: ignore[misc, unused-ignore]  # 
     def attention_url(self, item: AttentionItem, register_id: int | None) -> str:
         if item.key == "passive":
             return url_for(f"{self.registers_endpoint}.index_view")
-        return self.receipts_url(state=item.state, register_id=register_id)
+        return self.receipts_url(state=item.state, register_id=register_id,
+                                 kind=ReceiptKind.SETTLEMENT.value if item.key == "settlement" else None)
 
     def register_url(self, register_id: int) -> str:
         return url_for(f"{self.registers_endpoint}.edit_view", id=register_id)
