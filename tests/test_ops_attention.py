@@ -107,3 +107,50 @@ def test_the_watch_signals_when_the_list_appears_or_grows(shop) -> None:
         assert len(heard) == 3  # shrinks: nothing to tell
     finally:
         signals.receipts_need_attention.disconnect(receiver)
+
+
+def test_the_worker_alerts_and_serves_metrics_on_its_own_port(shop, database_url: str, tmp_path) -> None:
+    """``flask komtet worker --metrics-port``, a real process: its signal when the list grows, its gauges."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import requests
+
+    from tests.shop_fixtures import wait_for
+
+    app, db, ids = shop
+    alerts = tmp_path / "alerts.jsonl"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    env = os.environ | {"OPS_DATABASE_URL": database_url, "OPS_ALERTS": str(alerts),
+                        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "tests.ops_worker_app", "komtet", "worker",
+                               "--interval", "0.1", "--poll-every", "0.2", "--metrics-port", str(port)],
+                              cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def scrape() -> str | None:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except requests.ConnectionError:
+                return None
+
+        wait_for(lambda: alerts.exists() and alerts.read_text(), timeout=30, what="the first alert")
+        assert json.loads(alerts.read_text().splitlines()[0])["counts"] == {"passive": 1}
+        insert(app, db, [receipt_row(created=moscow(utcnow() - timedelta(hours=1)), state="held")])
+        wait_for(lambda: len(alerts.read_text().splitlines()) == 2, timeout=30, what="the alert that it grew")
+        second = json.loads(alerts.read_text().splitlines()[1])
+        assert second["counts"] == {"held": 1, "passive": 1}
+        assert second["lines"][0].startswith("Чеки ждут ручной отправки: 1")
+        text = wait_for(scrape, timeout=30, what="the worker's metrics")
+        assert 'komtet_receipts{state="held"} 1.0' in text
+        assert 'komtet_receipts_need_attention{item="passive"} 1.0' in text
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=20)[0]
+    assert "KOMTET worker stopped" in output, output
