@@ -45,6 +45,8 @@ def format_seconds(value: float | None) -> str:
     """``75.3`` → ``1 мин 15 с``; ``4.23`` → ``4,2 с``; ``25.0`` → ``25 с``."""
     if value is None:
         return "—"
+    if value == 0:
+        return "0"
     if value < 10:
         return f"{value:.1f} с".replace(".", ",")
     if value < 60:
