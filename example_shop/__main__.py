@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         config["KOMTET_KASSA_API_URL"] = emulator.url
     app = create_app(config)
     try:
-        install(app, shop_url, emulator, reset=args.reset)
+        install(app, shop_url, emulator, reset=args.reset, history=True)
         _banner(shop_url, app.config["KOMTET_KASSA_API_URL"], emulator is not None)
         run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     finally:

@@ -94,14 +94,20 @@ def seed(shop_url: str | None = None, *, registers: bool = True) -> list[Any]:
     return result
 
 
-def install(app: Flask, shop_url: str, emulator: Any = None, *, reset: bool = False) -> None:
+def install(app: Flask, shop_url: str, emulator: Any = None, *, reset: bool = False, history: bool = False) -> None:
     """Create the tables and the demo data; with a ``KomtetEmulator``, also the demo registers and their
-    KOMTET shops in the emulator (with the registers' webhook URLs)."""
+    KOMTET shops in the emulator (with the registers' webhook URLs). ``history``: six weeks of past
+    receipts for «Сводка» (:mod:`.history`)."""
     with app.app_context():
         if reset:
             db.drop_all()
         db.create_all()
-        for register in seed(shop_url, registers=emulator is not None):
+        registers = seed(shop_url, registers=emulator is not None)
+        for register in registers:
             emulator.add_shop(register.shop_id, register.secret, (register.queue_id,),
                               success_url=kassa.state.webhook_url(register.id, "success"),
                               failure_url=kassa.state.webhook_url(register.id, "failure"))
+        if history and registers:
+            from .history import seed_history
+
+            seed_history(db, kassa.models, registers)

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from .errors import APIError
+from .monitoring import serve_metrics
+from .ops import AttentionWatch, attention_report
 from .outbox import client_for, poll_sent, send_due
 from .reconcile import reconcile
 from .register_cli import register_cli
@@ -53,10 +55,20 @@ def poll_command(older_than: float | None) -> None:
 @komtet_cli.command("worker")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between looks at the outbox.")
 @click.option("--poll-every", default=60.0, show_default=True, help="Seconds between polls of sent receipts.")
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics on this port (extra metrics).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of --metrics-port.")
 @with_appcontext
-def worker_command(interval: float, poll_every: float) -> None:
-    """Send due receipts and poll unanswered ones until stopped (SIGTERM / Ctrl-C)."""
+def worker_command(interval: float, poll_every: float, metrics_port: int | None, metrics_host: str) -> None:
+    """Send due receipts and poll unanswered ones until stopped (SIGTERM / Ctrl-C).
+
+    After each poll it checks what needs a person («Сводка») and sends
+    ``signals.receipts_need_attention`` when that list appears or grows.
+    """
     state = get_state()
+    watch = AttentionWatch(state)
+    if metrics_port is not None:
+        serve_metrics(state, metrics_port, metrics_host)
+        click.echo(f"metrics on http://{metrics_host}:{metrics_port}/")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -69,6 +81,7 @@ def worker_command(interval: float, poll_every: float) -> None:
             if time.monotonic() - last_poll >= poll_every:
                 last_poll = time.monotonic()
                 poll_sent(state)
+                watch.check()
         except Exception as exc:  # keep running: the outbox keeps the receipts
             click.echo(f"worker iteration failed: {type(exc).__name__}: {exc}", err=True)
         stop.wait(interval)
@@ -76,10 +89,17 @@ def worker_command(interval: float, poll_every: float) -> None:
 
 
 @komtet_cli.command("check")
+@click.option("--attention", is_flag=True,
+              help="Only list what needs a person now (as on «Сводка»); exit 2 when the list is not empty.")
 @with_appcontext
-def check_command() -> None:
+def check_command(attention: bool) -> None:
     """Show the configuration and every register's queue state in KOMTET."""
     state = get_state()
+    if attention:
+        report = attention_report(state)
+        for line in report.lines() or ["Все в порядке: ничего не ждет человека."]:
+            click.echo(line)
+        raise SystemExit(2 if report else 0)
     config = state.config
     click.echo(f"API: {config.api_url}  dispatch: {config.dispatch}  public URL: {config.public_url or '(не задан)'}")
     registers = state.session.scalars(sa.select(state.models.CashRegister).order_by("id")).all()

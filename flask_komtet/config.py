@@ -20,6 +20,8 @@ Key                                    Default                         Meaning
 ``KOMTET_KASSA_EXTERNAL_ID_PREFIX``    ``""``                          prefix of every external id (e.g. ``shop1-``)
 ``KOMTET_KASSA_ADMIN_CATEGORY``        ``"Онлайн-кассы"``              flask-admin menu category
 ``KOMTET_KASSA_TIMEZONE``              ``"Europe/Moscow"``             IANA zone of every time shown (admin, CLI)
+``KOMTET_KASSA_METRICS_PATH``          ``None``                        Prometheus metrics under ``URL_PREFIX`` (e.g.
+                                                                       ``"/metrics"``; extra ``metrics``); ``None``: off
 =====================================  ==============================  ============================================
 """
 
@@ -52,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "EXTERNAL_ID_PREFIX": "",
     "ADMIN_CATEGORY": "Онлайн-кассы",
     "TIMEZONE": "Europe/Moscow",
+    "METRICS_PATH": None,  # operations (issue 20): see flask_komtet.monitoring
 }
 
 Regions = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
@@ -75,6 +78,7 @@ class KassaConfig:
     external_id_prefix: str
     admin_category: str
     timezone: str = "Europe/Moscow"
+    metrics_path: str | None = None
 
     def region_choices(self) -> list[tuple[str, str]]:
         """``(code, label)`` pairs of the shop's regions, for the admin."""

@@ -31,6 +31,7 @@ from .config import load_config
 from .dispatch import make_dispatcher
 from .errors import ConfigurationError
 from .models import Models, get_models
+from .monitoring import install_monitoring
 from .orders import Customer, Order
 from .receivers import Receivers
 from .state import EXTENSION_KEY, CashierLoader, KassaState, get_state
@@ -131,6 +132,7 @@ class KomtetKassa:
         app.extensions[EXTENSION_KEY] = state
 
         register_webhooks(app, state)
+        install_monitoring(app, state)  # Prometheus metrics when KOMTET_KASSA_METRICS_PATH is set
         app.cli.add_command(komtet_cli)
         self._connect_signals(app)
 

@@ -13,6 +13,11 @@ To the shop (``receipt`` is the ``Receipt`` row):
 ``receipt_sent``        KOMTET accepted the task (``task_id`` is set)
 ``receipt_done``        fiscalized; ``receipt.fn``/``fd``/``fp`` and ``receipt.fiscal_data`` are set
 ``receipt_failed``      state ``error`` or ``failed``; kwargs also ``error`` (text)
+
+To whoever watches the shop (sent by ``flask komtet worker``):
+
+``receipts_need_attention``  something in «Сводка»'s "needs a person now" list appeared or grew;
+                             kwargs: ``report`` (:class:`flask_komtet.ops.AttentionReport`)
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ __all__ = [
     "receipt_failed",
     "receipt_queued",
     "receipt_sent",
+    "receipts_need_attention",
 ]
 
 _signals = Namespace()
@@ -41,3 +47,6 @@ receipt_queued = _signals.signal("receipt-queued", doc="A receipt row was added 
 receipt_sent = _signals.signal("receipt-sent", doc="KOMTET accepted the receipt's task.")
 receipt_done = _signals.signal("receipt-done", doc="The receipt was fiscalized; fiscal data stored.")
 receipt_failed = _signals.signal("receipt-failed", doc="The receipt failed (state error or failed).")
+
+receipts_need_attention = _signals.signal(
+    "receipts-need-attention", doc="Receipts that need a person appeared or grew (kwargs: report).")

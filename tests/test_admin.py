@@ -457,7 +457,7 @@ def test_views_are_new_per_app_and_use_the_configured_category(admin_app) -> Non
     app2, _, _ = admin_app()
     views1 = app1.extensions["komtet_kassa"].admin_views
     views2 = app2.extensions["komtet_kassa"].admin_views
-    assert [v.endpoint for v in views1] == ["komtet_registers", "komtet_receipts", "komtet_fiscalize"]
+    assert [v.endpoint for v in views1] == ["komtet_summary", "komtet_registers", "komtet_receipts", "komtet_fiscalize"]
     assert not set(map(id, views1)) & set(map(id, views2))
     assert {v.category for v in views1} == {"Касса"} and {v.category for v in views2} == {"Онлайн-кассы"}
     menu = AdminClient(app1).get(REGISTERS)

@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -115,7 +116,8 @@ def test_filters_and_search(admin_app, emulator) -> None:
     assert orders("?search=refund-2001") == ["2001"]
     page = client.get(RECEIPTS)
     groups = json.loads(html.unescape(re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', page, re.S).group(1)))
-    assert set(groups) == {"Состояние", "Касса", "Создан", "Вид"}
+    assert set(groups) == {"Состояние", "Касса", "Создан", "Вид", "Ошибка"}
+    assert orders("?flt0_4=" + quote("активной кассы")) == ["2003"]  # «Ошибка» contains (for «Сводка»)
     assert ["held", "Ожидает ручной отправки"] in groups["Состояние"][0]["options"]
     assert groups["Касса"][0]["options"] == [[str(moscow), "Москва"], [str(piter), "Питер"]]
     assert groups["Создан"][0]["operation"] == "между" and groups["Вид"][0]["operation"] == "равно"

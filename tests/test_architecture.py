@@ -18,8 +18,8 @@ MAX_LINES = 400
 #: Top to bottom; a module may import only from its own layer or the ones below it.
 LAYERS: dict[str, tuple[str, ...]] = {
     "face": ("flask_komtet", "extension", "admin", "webhooks", "cli", "celery_tasks", "receivers", "pytest_plugin",
-             "register_cli", "testing"),
-    "service": ("outbox", "dispatch", "routing", "reconcile"),
+             "register_cli", "testing", "monitoring"),
+    "service": ("outbox", "dispatch", "routing", "reconcile", "ops"),
     "state": ("state", "registry", "models", "statements", "config"),
     "core": ("orders", "adapter", "values", "receipts", "validation", "client", "posting", "signing", "enums",
              "errors", "signals", "emulator", "moments", "kopecks"),

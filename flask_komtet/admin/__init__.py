@@ -58,13 +58,15 @@ from .base import translate_flashes
 from .fiscalize import FiscalizeView
 from .receipts import ReceiptView
 from .registers import CashRegisterView
+from .summary import SummaryView
 
 if TYPE_CHECKING:
     from ..state import KassaState
 
 __all__ = ["ENDPOINTS", "PageLink", "add_admin_views"]
 
-ENDPOINTS = {"registers": "komtet_registers", "receipts": "komtet_receipts", "fiscalize": "komtet_fiscalize"}
+ENDPOINTS = {"registers": "komtet_registers", "receipts": "komtet_receipts", "fiscalize": "komtet_fiscalize",
+             "summary": "komtet_summary"}
 _TEMPLATES = "komtet_kassa_admin_templates"
 
 
@@ -82,6 +84,7 @@ def add_admin_views(admin: Any, state: KassaState) -> list[Any]:
     receipts = ReceiptView(state, name="Чеки", category=category, endpoint=ENDPOINTS["receipts"])
     receipts.correction_endpoint = f"{ENDPOINTS['fiscalize']}.correction"
     views = [
+        SummaryView(state, name="Сводка", category=category, endpoint=ENDPOINTS["summary"]),  # «Сводка» first
         CashRegisterView(state, name="Онлайн-кассы", category=category, endpoint=ENDPOINTS["registers"]),
         receipts,
         fiscalize,

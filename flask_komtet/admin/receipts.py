@@ -24,7 +24,7 @@ from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
+from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, FilterLike
 from markupsafe import Markup
 from sqlalchemy.orm import lazyload
 
@@ -45,6 +45,7 @@ __all__ = ["ReceiptView"]
 
 ERROR_PREVIEW = 90
 REGISTER_FILTER = "Касса"
+ERROR_FILTER = "Ошибка"
 EVENT_ACTIONS = {
     "created": "Создан", "released": "Отправлен вручную", "requeued": "Снова в очереди",
     "sent": "Принят КОМТЕТ", "already_submitted": "Уже был в КОМТЕТ", "retry": "Повтор позже",
@@ -59,6 +60,10 @@ class _RussianOperation:
 
 
 class _Equal(_RussianOperation, FilterEqual):
+    pass
+
+
+class _Contains(_RussianOperation, FilterLike):  # type: ignore[misc, unused-ignore]
     pass
 
 
@@ -138,6 +143,7 @@ class ReceiptView(KassaView, ModelView):
             _RegisterEqual(Receipt.register_id, REGISTER_FILTER),
             _Days(Receipt.created_at, "Создан"),
             _Equal(Receipt.kind, "Вид", options=[(k.value, k.label) for k in ReceiptKind]),
+            _Contains(Receipt.last_error, ERROR_FILTER),  # «Сводка» links its failure reasons here
         )
         super().__init__(state, Receipt, state.db, **kwargs)
 
