@@ -206,15 +206,20 @@ class KomtetKassa:
         return outbox.create_settlement(state, order)
 
     def correct(self, order: Any, *, intent: str = "sellCorrection", correction_type: str = "self",
-                base_date: Any, base_number: str | None = None, register: Any = None) -> Any:
-        """Queue a correction receipt (``sellCorrection`` or ``sellReturnCorrection``).
+                base_date: Any, base_number: str | None = None, register: Any = None,
+                authorised_person: Any = None) -> Any:
+        """Queue a correction receipt (``sellCorrection`` or ``sellReturnCorrection``), FFD 1.2.
 
-        ``correction_type``: ``"self"`` (самостоятельно) or ``"instruction"`` (по предписанию);
-        ``base_date`` (a ``date``) and ``base_number`` name the document it rests on.
+        ``correction_type``: ``"self"`` (самостоятельно) or ``"instruction"`` (по предписанию).
+        ``base_date`` (a ``date``) is the date of the settlement being corrected (tag 1178); its VAT
+        applies. ``base_number`` is the tax authority's instruction number (tag 1179), required for and
+        sent only with ``"instruction"``. ``authorised_person``: ``Cashier(name, inn)`` or ``(name, inn)``,
+        who signs the correction (the SDK's ``set_authorised_person``).
         """
         state = get_state()
         return outbox.create_correction(state, order, intent=intent, correction_type=correction_type,
-                                        base_date=base_date, base_number=base_number, register=register)
+                                        base_date=base_date, base_number=base_number, register=register,
+                                        authorised_person=authorised_person)
 
     def send_pending(self, limit: int = 100) -> int:
         """Send what is due now, in this thread; returns how many receipts were tried."""

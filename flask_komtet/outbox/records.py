@@ -18,7 +18,8 @@ from ..models import utcnow
 if TYPE_CHECKING:
     from ..state import KassaState
 
-__all__ = ["NO_ANSWER", "S", "add_event", "as_text", "emit", "latest", "own_session", "storable", "to_int"]
+__all__ = ["NO_ANSWER", "S", "add_event", "as_text", "emit", "latest", "own_session", "replaceable", "storable",
+           "to_int"]
 
 log = logging.getLogger("flask_komtet.outbox")
 
@@ -35,6 +36,15 @@ def latest(session: Session, state: KassaState, kind: ReceiptKind, order_ref: st
         .order_by(Receipt.sequence.desc())
         .limit(1)
     ).first()
+
+
+def replaceable(receipt: Any) -> bool:
+    """A ``failed`` receipt that never reached KOMTET: a new one may be built in its place.
+
+    Not one KOMTET did not answer (it may have it; that one is re-sent under its own id).
+    """
+    return (receipt.state == S.FAILED.value and receipt.task_id is None
+            and not (receipt.last_error or "").startswith(NO_ANSWER))
 
 
 def storable(text: str) -> str:

@@ -51,7 +51,8 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
                  lines: Sequence[RefundLine | int | Mapping[str, Any] | OrderLine] | None = None,
                  callback_url: str | None = None, cashier: Cashier | None = None,
                  payment_method: PaymentMethod | None = None, sold: Sold | None = None,
-                 done: Refunded | None = None, paid: Sequence[Payment] | None = None) -> dict[str, Any]:
+                 done: Refunded | None = None, paid: Sequence[Payment] | None = None,
+                 noted: dict[str, Any] | None = None) -> dict[str, Any]:
     """The refund receipt (``sellReturn``): what is left of the order, or some lines and quantities.
 
     ``sold`` is the positions of the receipt the refund returns (read from its
@@ -60,11 +61,15 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
     (default: the register's). ``done`` is what earlier refunds returned: the
     refund never goes past what was sold. ``paid`` is how the buyer paid
     (default: ``order.payments``). A part of a line is refunded at that line's
-    own discounted unit total.
+    own discounted unit total. ``noted["indices"]``, if given, is set to the
+    order line of each position (so later refunds can count what this one took).
     """
     if sold is None:
         sold = sold_positions(order, settings, payment_method or settings.payment_method)
-    items = [item for _, item in refund_items(sold, refund_request(lines, order.lines, order.delivery), done or {})]
+    chosen = refund_items(sold, refund_request(lines, order.lines, order.delivery), done or {})
+    if noted is not None:
+        noted["indices"] = [index for index, _ in chosen]
+    items = [item for _, item in chosen]
     total = sum((item["total"] for item in items), Decimal(0))
     payments = _returned(order.payments if paid is None else paid, total, default_type(order))
     return receipt(external_id, Intent.SELL_RETURN, settings, order.customer, items, payments, cashier,
@@ -83,7 +88,8 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
                      refunds: Sequence[Sequence[RefundLine | int | Mapping[str, Any]] | None] = (),
                      callback_url: str | None = None, cashier: Cashier | None = None,
                      sold: Sold | None = None, done: Refunded | None = None, on: date | None = None,
-                     sold_vat: VatRate | None = None, new_lines_from: int | None = None) -> dict[str, Any]:
+                     sold_vat: VatRate | None = None, new_lines_from: int | None = None,
+                     noted: dict[str, Any] | None = None) -> dict[str, Any]:
     """The settlement receipt («Полный расчет») after a prepayment receipt.
 
     ``sold`` is the prepayment's positions (from its stored payload): each one
@@ -94,7 +100,8 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
     priced from the order. Without ``sold``, positions are priced from ``order``
     and ``refunds`` (each refund's lines, ``None`` for a whole refund) are left
     out. ``prepaid`` is offset with payment type ``prepayment`` and any
-    remainder is paid by card (online) or cash.
+    remainder is paid by card (online) or cash. ``noted["indices"]``, if given,
+    is set to the order line of each position.
     """
     current = sold_positions(order, settings, PaymentMethod.FULL_PAYMENT)
     added: list[tuple[Any, dict[str, Any]]] = []
@@ -108,10 +115,12 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
                  and (i == "delivery" or (isinstance(i, int) and i >= new_lines_from))]
     day = on or date.today()
     objects = {index: item["payment_object"] for index, item in current.items()}
-    items = [item for _, item in settled_items(
-        sold, done or {}, objects=objects, default_object=settings.payment_object.value,
-        vat=lambda rate: settled_vat(rate, on=day, default_then=sold_vat, default_now=settings.vat))]
-    items += [item for _, item in added]
+    chosen = settled_items(sold, done or {}, objects=objects, default_object=settings.payment_object.value,
+                           vat=lambda rate: settled_vat(rate, on=day, default_then=sold_vat,
+                                                        default_now=settings.vat)) + added
+    if noted is not None:
+        noted["indices"] = [index for index, _ in chosen]
+    items = [item for _, item in chosen]
     total = sum((item["total"] for item in items), Decimal(0))
     if not items or total == 0:
         raise InvalidOrder("заказ полностью возвращен: закрывать нечего", field="order")
