@@ -17,7 +17,8 @@ Key                                    Default                         Meaning
 ``KOMTET_KASSA_LEASE``                 ``60``                          seconds a sender owns a claimed receipt
 ``KOMTET_KASSA_POLL_AFTER``            ``300``                         poll receipts ``sent`` this long without a callback
 ``KOMTET_KASSA_REGIONS``               ``None``                        region codes → labels (dict, list or callable)
-``KOMTET_KASSA_EXTERNAL_ID_PREFIX``    ``""``                          prefix of every external id (e.g. ``shop1-``)
+``KOMTET_KASSA_EXTERNAL_ID_PREFIX``    ``None``                        prefix of every external id (e.g. ``shop1-``);
+                                                                       ``None``: this database's installation id
 ``KOMTET_KASSA_ADMIN_CATEGORY``        ``"Онлайн-кассы"``              flask-admin menu category
 =====================================  ==============================  ============================================
 """
@@ -47,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "LEASE": 60.0,
     "POLL_AFTER": 300.0,
     "REGIONS": None,
-    "EXTERNAL_ID_PREFIX": "",
+    "EXTERNAL_ID_PREFIX": None,
     "ADMIN_CATEGORY": "Онлайн-кассы",
 }
 
@@ -69,7 +70,7 @@ class KassaConfig:
     lease: float
     poll_after: float
     regions: Regions
-    external_id_prefix: str
+    external_id_prefix: str | None
     admin_category: str
 
     def region_choices(self) -> list[tuple[str, str]]:
@@ -101,6 +102,9 @@ def load_config(config: Mapping[str, Any]) -> KassaConfig:
     values["max_attempts"] = int(values["max_attempts"])
     if values["max_attempts"] < 1:
         raise ConfigurationError(f"{PREFIX}MAX_ATTEMPTS must be at least 1")
-    values["external_id_prefix"] = str(values["external_id_prefix"] or "")
+    prefix_ = values["external_id_prefix"]
+    values["external_id_prefix"] = None if prefix_ is None else str(prefix_)
+    if values["external_id_prefix"] is not None and len(values["external_id_prefix"]) > 64:
+        raise ConfigurationError(f"{PREFIX}EXTERNAL_ID_PREFIX must be at most 64 characters (external ids: 128)")
     names = {f.name for f in fields(KassaConfig)}
     return KassaConfig(**{k: v for k, v in values.items() if k in names})

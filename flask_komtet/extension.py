@@ -30,6 +30,7 @@ from .cli import komtet_cli
 from .config import load_config
 from .dispatch import make_dispatcher
 from .errors import ConfigurationError
+from .installation import installation_table
 from .models import Models, get_models
 from .orders import Customer, Order
 from .receivers import Receivers
@@ -123,6 +124,7 @@ class KomtetKassa:
             order_loader=given.get("order_loader"),
             admin_access=given.get("admin_access"),
         )
+        state.installation = installation_table(db.metadata)
         state.dispatcher = make_dispatcher(app, state)
         celery = given.get("celery")
         if celery is not None:

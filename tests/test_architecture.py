@@ -19,7 +19,7 @@ MAX_LINES = 400
 LAYERS: dict[str, tuple[str, ...]] = {
     "face": ("flask_komtet", "extension", "admin", "webhooks", "cli", "celery_tasks", "receivers", "pytest_plugin"),
     "service": ("outbox", "dispatch", "routing", "reconcile"),
-    "state": ("state", "registry", "models", "statements", "config"),
+    "state": ("state", "registry", "installation", "models", "statements", "config"),
     "core": ("orders", "adapter", "values", "receipts", "validation", "client", "posting", "signing", "enums",
              "errors", "signals", "emulator"),
 }

@@ -173,7 +173,8 @@ def preview_correction(state: KassaState, shop_order: Any, register: Any, *, int
 
 
 def _preview(state: KassaState, plan: Plan, register: Any, when: date) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref, plan.event_key, 1)
+    external_id = make_external_id(state.external_id_prefix(create=False), plan.kind.value, plan.order_ref,
+                                   plan.event_key, 1)
     try:
         payload = plan.build(register_settings(register, when), external_id, state.webhook_url(register.id),
                              cashier_for(state))

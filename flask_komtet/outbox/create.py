@@ -226,7 +226,7 @@ def add_receipt(state: KassaState, plan: Plan, route: Route | ByRegion, *, when:
         route = choose(state, where)
     elif route.register is not None and route.register.id is None:
         session.flush()  # a register added in this same transaction
-    external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref,
+    external_id = make_external_id(state.external_id_prefix(), plan.kind.value, plan.order_ref,
                                    plan.event_key, sequence)
     now = utcnow()
     routed = _routed(state, plan, route, when, external_id)  # first: building may note in order_data
