@@ -39,7 +39,7 @@ from .plans import (
     sale_method,
     sale_plan,
 )
-from .records import S, latest, log, replaceable, storable
+from .records import S, latest, log, replaceable, storable, warn
 from .sources import Source, refund_source, refunded_before
 
 if TYPE_CHECKING:
@@ -256,6 +256,9 @@ def add_receipt(state: KassaState, plan: Plan, route: Route | ByRegion, *, when:
         message=receipt.last_error or route.reason))
     if receipt.state == S.QUEUED.value:
         mark_for_dispatch(session, state.dispatcher, receipt)
+        log.debug("receipt %s of order %s (%s) queued", external_id, plan.order_ref, plan.kind.value)
+    else:
+        warn(receipt, receipt.last_error or route.reason, register=route.register)
     _signal_created(state, receipt)
     return receipt
 

@@ -27,7 +27,7 @@ from ..routing import Route, register_settings
 from .create import add_receipt, unbuildable
 from .pending import unmark_for_dispatch
 from .plans import Plan
-from .records import latest
+from .records import latest, warn
 from .sources import LIVE, is_prepayment, live, order_data, positions_of, sold_on
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ def create_settlement(state: KassaState, shop_order: Any) -> Any:
     if receipt.state == S.QUEUED.value and sale is not None and sale.state != S.DONE.value:
         receipt.state, receipt.last_error = S.HELD.value, f"{WAITING} {sale.external_id}"
         unmark_for_dispatch(state.session, state.dispatcher, receipt)
+        warn(receipt, receipt.last_error)
     return receipt
 
 
