@@ -25,7 +25,7 @@ Key                                    Default                         Meaning
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -52,7 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_CATEGORY": "Онлайн-кассы",
 }
 
-Regions = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
+#: Region codes and labels: a dict, a list of codes or ``(code, label)`` pairs, or a callable returning one.
+RegionList = Mapping[str, str] | Sequence[str | tuple[str, str]]
+Regions = RegionList | Callable[[], RegionList] | None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from .admin import add_admin_views
 from .celery_tasks import register_celery_tasks
 from .cli import komtet_cli
 from .config import load_config
-from .dispatch import make_dispatcher
+from .dispatch import CeleryDispatcher, make_dispatcher
 from .errors import ConfigurationError
 from .installation import installation_table
 from .models import Models, get_models
@@ -59,7 +59,7 @@ def _checked(options: Any) -> dict[str, Any]:
     unknown = sorted(set(options) - set(KassaOptions.__annotations__))
     if unknown:
         raise TypeError(f"KomtetKassa got unknown options {unknown}; known: {sorted(KassaOptions.__annotations__)}")
-    return options
+    return dict(options)
 
 
 class KomtetKassa:
@@ -129,7 +129,8 @@ class KomtetKassa:
         celery = given.get("celery")
         if celery is not None:
             state.celery_tasks = register_celery_tasks(celery, state)
-            state.dispatcher.send_task = state.celery_tasks[0]
+            if isinstance(state.dispatcher, CeleryDispatcher):
+                state.dispatcher.send_task = state.celery_tasks[0]
         app.extensions[EXTENSION_KEY] = state
 
         register_webhooks(app, state)

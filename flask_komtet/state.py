@@ -110,7 +110,8 @@ def get_state(app: Flask | None = None) -> KassaState:
     """The extension state of ``app`` (default: the current app)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        return app.extensions[EXTENSION_KEY]
+        state: KassaState = app.extensions[EXTENSION_KEY]
+        return state
     except KeyError:
         raise RuntimeError(
             "The current Flask app is not registered with KomtetKassa. "

@@ -39,7 +39,7 @@ DATE_HINT = "дд.мм.гггг"
 NUMBER_LIMIT = 32  # KOMTET's limit for correction_info.base_number
 
 
-class _Day(DateField):
+class _Day(DateField):  # type: ignore[misc]  # flask-admin/wtforms are untyped
     """A day typed as дд.мм.гггг; a wrong one gets a message that names the field and shows the format."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:

@@ -88,10 +88,10 @@ class FiscalizeView(OrderReceiptView):
     sale = SaleScreen()
     correction_screen = CorrectionScreen()
 
-    @expose("/", methods=("GET", "POST"))
+    @expose("/", methods=("GET", "POST"))  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def index(self) -> Any:
         return self.page(self.sale)
 
-    @expose("/correction/", methods=("GET", "POST"))
+    @expose("/correction/", methods=("GET", "POST"))  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def correction(self) -> Any:
         return self.page(self.correction_screen)

@@ -218,18 +218,17 @@ def cashier_for(state: KassaState) -> Cashier | None:
 
 
 def add_receipt(state: KassaState, plan: Plan, route: Route | ByRegion, *, when: date, sequence: int = 1,
-         resend_of: Any = None) -> Any:
+                resend_of: Any = None) -> Any:
     """Insert the receipt and its first event in the shop's transaction, or return the one already there."""
     session = state.session
     where = route if isinstance(route, ByRegion) else None
-    if where is not None:
-        route = choose(state, where)
-    elif route.register is not None and route.register.id is None:
+    chosen = choose(state, route) if isinstance(route, ByRegion) else route
+    if where is None and chosen.register is not None and chosen.register.id is None:
         session.flush()  # a register added in this same transaction
     external_id = make_external_id(state.external_id_prefix(), plan.kind.value, plan.order_ref,
                                    plan.event_key, sequence)
     now = utcnow()
-    routed = _routed(state, plan, route, when, external_id)  # first: building may note in order_data
+    routed = _routed(state, plan, chosen, when, external_id)  # first: building may note in order_data
     values: dict[str, Any] = dict(
         external_id=external_id, order_ref=plan.order_ref, kind=plan.kind.value, event_key=plan.event_key,
         sequence=sequence, intent=plan.intent.value, region=plan.region,
@@ -243,22 +242,22 @@ def add_receipt(state: KassaState, plan: Plan, route: Route | ByRegion, *, when:
         return latest(session, state, plan.kind, plan.order_ref, plan.event_key)
     if where is not None and not state.registers.is_current(version):
         state.registers.forget()  # a register changed since they were read: route again with what is in force
-        route = choose(state, where)
-        changed = _routed(state, plan, route, when, external_id)
+        chosen = choose(state, where)
+        changed = _routed(state, plan, chosen, when, external_id)
         session.connection().execute(sa.update(Receipt.__table__).where(Receipt.id == receipt.id).values(changed))
         for key, value in changed.items():
             set_committed_value(receipt, key, value)
-    if isinstance(route.register, state.models.CashRegister):
-        set_committed_value(receipt, "register", route.register)
+    if isinstance(chosen.register, state.models.CashRegister):
+        set_committed_value(receipt, "register", chosen.register)
     remember_added(session, receipt)
     session.connection().execute(statements.insert_events(state.models.ReceiptEvent.__table__), dict(
         receipt_id=receipt.id, created_at=now, action="created", from_state=None, to_state=receipt.state,
-        message=receipt.last_error or route.reason))
+        message=receipt.last_error or chosen.reason))
     if receipt.state == S.QUEUED.value:
         mark_for_dispatch(session, state.dispatcher, receipt)
         log.debug("receipt %s of order %s (%s) queued", external_id, plan.order_ref, plan.kind.value)
     else:
-        warn(receipt, receipt.last_error or route.reason, register=route.register)
+        warn(receipt, receipt.last_error or chosen.reason, register=chosen.register)
     _signal_created(state, receipt)
     return receipt
 
