@@ -337,3 +337,17 @@ def test_money_format(value: Any, expected: str) -> None:
     from flask_komtet.admin.base import format_rub
 
     assert format_rub(value) == expected
+
+
+def test_the_list_warns_of_prepaid_orders_waiting_for_their_settlement(admin_app, emulator) -> None:
+    app, db, kassa = admin_app(DISPATCH="sync")
+    with app.app_context():
+        add_register(db, kassa.models, name="Москва", shop_id="s1", secret=SECRET, api_url=emulator.url,
+                     payment_method="advance", settlement_scheme="two")
+    fiscalize(app, db, kassa, "p-1")
+    client = AdminClient(app)
+    assert "ждут чека «Полный расчет» (1): p-1" in text(client.get(RECEIPTS))
+    with app.app_context():
+        kassa.settle(make_order("p-1"))
+        db.session.commit()
+    assert "ждут чека" not in text(client.get(RECEIPTS))

@@ -189,6 +189,10 @@ class ReceiptView(KassaView, ModelView):  # type: ignore[misc]  # flask-admin/wt
     def render(self, template: str, **kwargs: Any) -> str:
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["info"] = self.details(kwargs["model"])
+        if template == self.list_template:
+            from ..reconcile import awaiting_settlement
+
+            kwargs["awaiting_settlement"] = awaiting_settlement(self.kassa_state)
         return super().render(template, **kwargs)
 
     def event_label(self, action: str) -> str:
