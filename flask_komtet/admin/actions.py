@@ -8,7 +8,6 @@ actions share these.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -139,12 +138,9 @@ def can_refund(receipt: Any) -> bool:
 
 def stored_order(receipt: Any) -> Any:
     """The order the receipt was built from (``Receipt.order_data``)."""
-    from ..orders import Order
+    from ..outbox import stored_order as read
 
-    data = json.loads(receipt.order_data or "{}")
-    data.pop("refund_lines", None)
-    data.pop("correction", None)
-    return Order.from_dict(data)
+    return read(receipt)
 
 
 def refund_lines_form(receipt: Any) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ from .records import replaceable
 from .results import apply_result, poll_sent, refresh
 from .send import client_for, send_due, send_receipt
 from .settlement import create_settlement
+from .sources import stored_order
 
 __all__ = [
     "added_in_this_transaction",
@@ -57,4 +58,5 @@ __all__ = [
     "resend",
     "send_due",
     "send_receipt",
+    "stored_order",
 ]

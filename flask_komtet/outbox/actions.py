@@ -26,7 +26,7 @@ from .plans import (
 )
 from .records import NO_ANSWER, S, add_event, latest, log
 from .settlement import settlement_builder
-from .sources import order_data, refund_source
+from .sources import order_data, refund_source, stored_order
 
 if TYPE_CHECKING:
     from ..state import KassaState
@@ -82,7 +82,7 @@ def _was_online(receipt: Any) -> bool:
     if "amount" in data:
         return bool(data.get("online", True))
     try:
-        return Order.from_dict(data).is_online if "ref" in data else True
+        return stored_order(receipt).is_online if "ref" in data else True
     except (InvalidOrder, TypeError):
         return True
 
@@ -121,15 +121,12 @@ def _replan(state: KassaState, receipt: Any) -> tuple[Plan, date]:
             customer, amount, settings, external_id=external_id, callback_url=callback, cashier=cashier,
             online=online)
         return Plan(kind, Intent.SELL, receipt.order_ref, receipt.event_key, receipt.region, data, build), date.today()
-    refund_lines = data.pop("refund_lines", None)
-    correction = data.pop("correction", None)
-    for noted in ("indices", "refund_of"):
-        data.pop(noted, None)
+    refund_lines, correction = data.get("refund_lines"), data.get("correction")
     order = current_order(state, receipt.order_ref)
     if order is None:
         if "unreadable" in data:
             raise ValueError(f"Заказ {receipt.order_ref} не найден магазином; отправьте его заново из магазина")
-        order = Order.from_dict(data)
+        order = stored_order(receipt)
     if kind is ReceiptKind.REFUND:
         source = refund_source(state, order.ref)
         request = refund_request(refund_lines, order.lines, order.delivery)

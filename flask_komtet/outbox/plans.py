@@ -57,11 +57,13 @@ class Plan:
 
 
 def sale_plan(order: Order) -> Plan:
+    """The sale receipt of ``order``; its stored order notes the order line of each position."""
+    data = order.to_dict()
     return Plan(
-        ReceiptKind.SALE, Intent.SELL, order.ref, "", order.region, order.to_dict(),
+        ReceiptKind.SALE, Intent.SELL, order.ref, "", order.region, data,
         lambda settings, external_id, callback, cashier: build_sale(
             order, settings, external_id=external_id, callback_url=callback, cashier=cashier,
-            payment_method=sale_method(settings, order),
+            payment_method=sale_method(settings, order), noted=data,
         ),
     )
 

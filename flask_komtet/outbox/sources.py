@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..enums import PaymentMethod, PaymentType, ReceiptKind, ReceiptState
-from ..orders import Payment
+from ..orders import Order, Payment
 from ..receipts.followups import Refunded, Sold, indexed, refunded, sale_indices
 
 if TYPE_CHECKING:
     from ..state import KassaState
 
-__all__ = ["LIVE", "Source", "is_prepayment", "live", "order_data", "positions_of", "refund_source",
-           "refunded_before", "refunds_total", "sold_on"]
+__all__ = ["LIVE", "NOTES", "Source", "is_prepayment", "live", "order_data", "positions_of", "refund_source",
+           "refunded_before", "refunds_total", "sold_on",
+           "stored_order"]
 
 S = ReceiptState
 LIVE = (S.HELD.value, S.QUEUED.value, S.SENDING.value, S.SENT.value, S.DONE.value)
@@ -45,6 +46,21 @@ def order_data(receipt: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+#: What the outbox adds to a receipt's stored order beside the order itself.
+NOTES = ("refund_lines", "correction", "indices", "refund_of")
+
+
+def stored_order(receipt: Any) -> Order:
+    """The order a receipt was built from (``Receipt.order_data`` without the outbox's notes).
+
+    Raises :class:`InvalidOrder` (or ``TypeError``) when it cannot be read back.
+    """
+    data = order_data(receipt)
+    for key in NOTES:
+        data.pop(key, None)
+    return Order.from_dict(data)
 
 
 def positions_of(receipt: Any) -> Sold | None:

@@ -31,10 +31,16 @@ __all__ = ["build_correction", "build_refund", "build_sale", "build_settlement",
 
 
 def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, callback_url: str | None = None,
-               cashier: Cashier | None = None, payment_method: PaymentMethod | None = None) -> dict[str, Any]:
-    """The sale receipt (``sell``) of a paid order."""
+               cashier: Cashier | None = None, payment_method: PaymentMethod | None = None,
+               noted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The sale receipt (``sell``) of a paid order.
+
+    ``noted["indices"]``, if given, is set to the order line of each position (so refunds can find them).
+    """
     method = payment_method or settings.payment_method
     positions = priced_positions(order, settings, method)
+    if noted is not None:
+        noted["indices"] = [p.index for p in positions]
     total = sum((p.total for p in positions), Decimal(0))
     payments = payments_of(order.payments, total, default_type(order))
     return receipt(external_id, Intent.SELL, settings, order.customer,
