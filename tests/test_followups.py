@@ -261,3 +261,32 @@ def test_a_correction_by_instruction_follows_ffd_1_2(shop, emulator) -> None:
     assert sent[by_self]["correction_info"] == {"type": "self", "base_date": "03.02.2026"}  # no 1179 for self
     assert {p["vat"] for p in sent[by_self]["positions"]} == {"22"}
     assert "authorised_person" not in sent[by_self]
+
+
+def test_a_refund_that_failed_before_komtet_is_made_again_once_the_order_is_fixed(shop, emulator) -> None:
+    app, db, kassa = shop("sync")
+    order = plain_order("7013")
+    with app.app_context():
+        add_register(db, kassa.models, region="msk")
+    commit(app, db, lambda: kassa.fiscalize(order))
+    wait_for(lambda: state_of(app, db, "sale-7013-1") == "done")
+    wrong = order.replace(customer=Customer())  # the shop's order lost the buyer's email: nowhere to send it
+    first, first_state, why = commit(app, db, lambda: kassa.refund(wrong, [1], ref="ret"))
+    assert first_state == "failed" and "customer" in why
+    assert commit(app, db, lambda: kassa.refund(wrong, [1], ref="ret"))[0] == first  # the same again: nothing new
+    again, *_ = commit(app, db, lambda: kassa.refund(order, [1], ref="ret"))
+    assert again == first.removesuffix("-1") + "-2"
+    wait_for(lambda: state_of(app, db, again) == "done")
+    assert [(p["name"], p["quantity"]) for p in payloads(emulator)[again]["positions"]] == [("Чашка", 3)]
+
+
+def test_a_cash_top_up_at_the_counter_is_paid_in_cash_and_printed(shop, emulator) -> None:
+    app, db, kassa = shop("sync")
+    with app.app_context():
+        add_register(db, kassa.models, region="msk")
+    top_up, *_ = commit(app, db, lambda: kassa.top_up(Customer(email="buyer@example.com"), "500", region="msk",
+                                                      ref="t-1", online=False))
+    wait_for(lambda: state_of(app, db, top_up) == "done")
+    payload = payloads(emulator)[top_up]
+    assert payload["payments"] == [{"sum": Decimal("500.00"), "type": "cash"}]
+    assert payload["print"] is True and not payload.get("internet")

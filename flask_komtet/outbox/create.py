@@ -64,13 +64,22 @@ def create_sale(state: KassaState, shop_order: Any, *, register: Any = None, man
     except InvalidOrder as exc:
         return unbuildable(state, ReceiptKind.SALE, Intent.SELL, shop_order, exc)
     route = route_for(state, order.region, online=order.is_online, register=register, automatic=not manual)
-    previous = latest(state.session, state, ReceiptKind.SALE, order.ref, "")
-    if previous is not None and replaceable(previous):  # fixed since: a new receipt from the order given
-        if _fails_again(state, sale_plan(order), route, day(order.paid_at), previous):
-            return previous
-        return add_receipt(state, sale_plan(order), route, when=day(order.paid_at),
-                           sequence=previous.sequence + 1, resend_of=previous)
-    return add_receipt(state, sale_plan(order), route, when=day(order.paid_at))
+    return add_or_replace(state, sale_plan(order), route, when=day(order.paid_at))
+
+
+def add_or_replace(state: KassaState, plan: Plan, route: Route | ByRegion, *, when: date) -> Any:
+    """Add ``plan``'s receipt, or return the one already added for its event.
+
+    If that one failed without reaching KOMTET, the next attempt (a new
+    sequence) is built from ``plan`` in its place, unless it would fail just the
+    same (then the failed one is returned and nothing is added).
+    """
+    previous = latest(state.session, state, plan.kind, plan.order_ref, plan.event_key)
+    if previous is None or not replaceable(previous):
+        return add_receipt(state, plan, route, when=when)
+    if _fails_again(state, plan, route, when, previous):
+        return previous
+    return add_receipt(state, plan, route, when=when, sequence=previous.sequence + 1, resend_of=previous)
 
 
 def create_refund(state: KassaState, shop_order: Any, *, lines: Sequence[Any] | None = None,
@@ -81,7 +90,8 @@ def create_refund(state: KassaState, shop_order: Any, *, lines: Sequence[Any] | 
     goods were handed over after a prepayment, else the sale), as they were
     sent; earlier refunds, whatever their ``ref``, are taken off what is left.
     Lines it cannot read, or a refund past what was sold, are kept as a
-    ``failed`` receipt naming why; nothing is sent.
+    ``failed`` receipt naming why; nothing is sent. Called again for the same
+    refund after that, it tries anew (:func:`add_or_replace`).
     """
     try:
         order = state.adapt(shop_order)
@@ -99,7 +109,7 @@ def create_refund(state: KassaState, shop_order: Any, *, lines: Sequence[Any] | 
     register = sale.register if sale is not None and sale.register is not None else None
     route = route_for(state, order.region, online=order.is_online, register=register,
                       why="касса, пробившая чек продажи" if register is not None else None)
-    return add_receipt(state, plan, route, when=source.day if source is not None else day(order.paid_at))
+    return add_or_replace(state, plan, route, when=source.day if source is not None else day(order.paid_at))
 
 
 def refund_plan(state: KassaState, order: Order, request: list[RefundLine] | None, key: str,
