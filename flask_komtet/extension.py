@@ -179,10 +179,14 @@ class KomtetKassa:
         return outbox.create_sale(state, order, register=register, manual=manual)
 
     def refund(self, order: Any, lines: Sequence[Any] | None = None, *, ref: str | None = None) -> Any:
-        """Queue a refund receipt (``sellReturn``): the whole order, or ``lines``.
+        """Queue a refund receipt (``sellReturn``): all that is not refunded yet, or ``lines``.
 
-        ``ref`` identifies the refund event (the shop's refund id); repeated calls
-        with the same ``ref`` (or, without one, the same lines) return one receipt.
+        ``lines``: indices into ``order.lines`` (or ``"delivery"``), ``{"index": …, "quantity": …}``,
+        ``RefundLine`` or the order's own ``OrderLine`` objects. The positions are copied from the
+        receipt the refund returns (its rate, method and object; see ``docs/receipts.md``), and no
+        refund goes past what was sold: that, or lines it cannot read, is kept as a ``failed`` receipt
+        naming why; this never raises. ``ref`` identifies the refund event (the shop's refund id);
+        repeated calls with the same ``ref`` (or, without one, the same lines) return one receipt.
         """
         state = get_state()
         return outbox.create_refund(state, order, lines=lines, ref=ref)
