@@ -83,10 +83,10 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
 
 
 def _returned(paid: Sequence[Payment], total: Decimal, default: PaymentType) -> list[dict[str, Any]]:
-    """The refund's payments: as paid when it returns all the money, else in the way the buyer paid."""
+    """The refund's payments: as paid when it returns all of it, else in the way the buyer paid the money."""
+    if paid and sum((p.amount for p in paid), Decimal(0)) == total:
+        return payments_of(paid, total, default)
     money = [p for p in paid if p.type is not PaymentType.PREPAYMENT and p.amount]
-    if money and sum((p.amount for p in money), Decimal(0)) == total:
-        return payments_of(money, total, default)
     return payments_of([], total, money[0].type if money else default)
 
 
