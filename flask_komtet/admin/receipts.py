@@ -177,7 +177,7 @@ class ReceiptView(KassaView, ModelView):  # type: ignore[misc]  # flask-admin/wt
             "events": receipt.events,
             "operations": actions.allowed_operations(receipt),
             "labels": {name: label for name, (label, _) in actions.OPERATIONS.items()},
-            "refund_rows": actions.refund_lines_form(receipt) if actions.can_refund(receipt) else [],
+            "refund_rows": actions.refund_lines_form(receipt, self.kassa_state) if actions.can_refund(receipt) else [],
             "timeline": timeline,
             "resend_of": next((row for row in timeline if row.id == receipt.resend_of_id), None),
             "resent_as": [row for row in timeline if row.resend_of_id == receipt.id],

@@ -35,7 +35,7 @@ from .records import replaceable
 from .results import apply_result, poll_sent, refresh
 from .send import client_for, send_due, send_receipt
 from .settlement import create_settlement
-from .sources import stored_order
+from .sources import refunded_quantities, stored_order
 
 __all__ = [
     "added_in_this_transaction",
@@ -53,6 +53,7 @@ __all__ = [
     "preview",
     "preview_correction",
     "refresh",
+    "refunded_quantities",
     "release_held",
     "replaceable",
     "resend",

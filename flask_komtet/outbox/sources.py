@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..state import KassaState
 
 __all__ = ["LIVE", "NOTES", "Source", "is_prepayment", "live", "order_data", "positions_of", "refund_source",
-           "refunded_before", "refunds_total", "sold_on",
+           "refunded_before", "refunded_quantities", "refunds_total", "sold_on",
            "stored_order"]
 
 S = ReceiptState
@@ -137,6 +137,12 @@ def refunded_before(state: KassaState, order_ref: str, source: Source | None, *,
     if source is not None and source.settled:
         refunds = [r for r in refunds if r.id > source.receipt.id]
     return refunded(sold for sold in (positions_of(r) for r in refunds) if sold is not None)
+
+
+def refunded_quantities(state: KassaState, order_ref: str) -> dict[Any, Decimal]:
+    """How much of each order line the order's refunds that count returned so far (``index -> quantity``)."""
+    refunds = (positions_of(r) for r in live(state, ReceiptKind.REFUND, order_ref))
+    return {index: quantity for index, (quantity, _) in refunded(r for r in refunds if r is not None).items()}
 
 
 def refunds_total(state: KassaState, order_ref: str) -> Decimal:
