@@ -123,8 +123,8 @@ def refund_source(state: KassaState, order_ref: str) -> Source | None:
     if sold is None:
         return None
     paid = _paid(followed) or _paid(sale)
-    return Source(followed, sold, paid, sold_on(sale) if followed is sale else sold_on(followed),
-                  followed is not sale)
+    settled_on = followed.created_at.date() if followed.created_at else date.today()  # the shipment day
+    return Source(followed, sold, paid, sold_on(sale) if followed is sale else settled_on, followed is not sale)
 
 
 def refunded_before(state: KassaState, order_ref: str, source: Source | None, *, event_key: str) -> Refunded:
