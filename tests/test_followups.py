@@ -290,3 +290,43 @@ def test_a_cash_top_up_at_the_counter_is_paid_in_cash_and_printed(shop, emulator
     payload = payloads(emulator)[top_up]
     assert payload["payments"] == [{"sum": Decimal("500.00"), "type": "cash"}]
     assert payload["print"] is True and not payload.get("internet")
+
+
+def test_two_full_refunds_in_concurrent_transactions_make_one_refund(make_app, database_url) -> None:
+    """PostgreSQL: the second refund waits for the first one's transaction and counts it."""
+    import threading
+    import time
+
+    if not database_url.startswith("postgresql"):
+        return  # SQLite has no row locks (docs/receipts.md)
+    app, db, kassa = make_app(DISPATCH="worker")
+    order = make_order("7020")
+    with app.app_context():
+        add_register(db, kassa.models)
+        kassa.fiscalize(order)
+        db.session.commit()
+    first_added, release = threading.Event(), threading.Event()
+    results: dict[str, tuple[str, str]] = {}
+
+    def refund(name: str, wait: threading.Event | None, hold: threading.Event | None) -> None:
+        with app.app_context():
+            if wait is not None:
+                wait.wait(10)
+            receipt = kassa.refund(order, ref=name)
+            if hold is not None:
+                first_added.set()
+                hold.wait(10)
+            db.session.commit()
+            results[name] = (receipt.state, receipt.last_error or "")
+
+    threads = [threading.Thread(target=refund, args=("a", None, release)),
+               threading.Thread(target=refund, args=("b", first_added, None))]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    assert "b" not in results  # waiting for the first refund's transaction
+    release.set()
+    for thread in threads:
+        thread.join(15)
+    assert results["a"][0] == "queued"
+    assert results["b"][0] == "failed" and "уже возвращены" in results["b"][1]

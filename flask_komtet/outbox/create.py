@@ -40,7 +40,7 @@ from .plans import (
     sale_plan,
 )
 from .records import S, latest, log, replaceable, storable, warn
-from .sources import Source, refund_source, refunded_before
+from .sources import Source, hold_order, refund_source, refunded_before
 
 if TYPE_CHECKING:
     from ..state import KassaState
@@ -103,6 +103,7 @@ def create_refund(state: KassaState, shop_order: Any, *, lines: Sequence[Any] | 
     except InvalidOrder as exc:
         request, problem = None, exc
     key = event_key(request if problem is None else [_safe_repr(lines)], ref)
+    hold_order(state, order.ref)  # concurrent refunds of this order count one after the other
     source = refund_source(state, order.ref)
     plan = refund_plan(state, order, request, key, source, problem)
     sale = source.receipt if source is not None else latest(state.session, state, ReceiptKind.SALE, order.ref, "")

@@ -23,7 +23,7 @@ from ..receipts.followups import Refunded, Sold, indexed, refunded, sale_indices
 if TYPE_CHECKING:
     from ..state import KassaState
 
-__all__ = ["LIVE", "NOTES", "Source", "is_prepayment", "live", "order_data", "positions_of", "refund_source",
+__all__ = ["LIVE", "NOTES", "Source", "hold_order", "is_prepayment", "live", "order_data", "positions_of", "refund_source",
            "refunded_before", "refunded_quantities", "refunds_total", "sold_on",
            "stored_order"]
 
@@ -109,6 +109,18 @@ class Source:
     paid: Sequence[Payment]
     day: date
     settled: bool
+
+
+def hold_order(state: KassaState, order_ref: str) -> None:
+    """Lock the order's sale receipts until the transaction ends (``FOR UPDATE``; PostgreSQL and the like).
+
+    Two refunds of one order in concurrent transactions are then counted one after the other, so
+    together they never pass what was sold. SQLite has no row locks: there, two refunds committed at
+    the very same moment may each be checked without the other.
+    """
+    Receipt = state.models.Receipt
+    state.session.execute(sa.select(Receipt.id).where(Receipt.order_ref == order_ref,
+                                                      Receipt.kind == ReceiptKind.SALE.value).with_for_update())
 
 
 def refund_source(state: KassaState, order_ref: str) -> Source | None:
