@@ -32,14 +32,14 @@ def register_celery_tasks(celery_app: Any, state: KassaState) -> tuple[Any, Any]
     """Define ``send_receipt`` and ``sweep`` on ``celery_app`` for this Flask app; returns both."""
     app = state.app
 
-    @celery_app.task(name="flask_komtet.send_receipt", ignore_result=True, shared=False)
+    @celery_app.task(name="flask_komtet.send_receipt", ignore_result=True, shared=False)  # type: ignore[untyped-decorator]  # Celery is untyped
     def send_receipt_task(receipt_id: int) -> bool:
         with app.app_context():
             sent = send_receipt(state, receipt_id)
             _reschedule(state, send_receipt_task, receipt_id)
             return sent
 
-    @celery_app.task(name="flask_komtet.sweep", ignore_result=True, shared=False)
+    @celery_app.task(name="flask_komtet.sweep", ignore_result=True, shared=False)  # type: ignore[untyped-decorator]  # Celery is untyped
     def sweep_task() -> int:
         with app.app_context():
             total = 0

@@ -1,4 +1,4 @@
-"""``flask komtet …``: send, run a worker, poll, check the setup, reconcile."""
+"""``flask komtet …``: send, run a worker, poll, check the setup, the installation id, reconcile."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from .enums import PaymentMethod
 from .errors import APIError
+from .installation import TABLE, origin_of, read
+from .installation import renew as renew_installation
 from .monitoring import serve_metrics
 from .ops import AttentionWatch, attention_report
 from .outbox import client_for, poll_sent, send_due
-from .reconcile import reconcile
+from .reconcile import DEFAULT_DAYS, awaiting_settlement, reconcile
 from .register_cli import register_cli
-from .state import get_state
+from .state import KassaState, get_state
 
 __all__ = ["komtet_cli"]
 
@@ -93,7 +96,7 @@ def worker_command(interval: float, poll_every: float, metrics_port: int | None,
               help="Only list what needs a person now (as on «Сводка»); exit 2 when the list is not empty.")
 @with_appcontext
 def check_command(attention: bool) -> None:
-    """Show the configuration and every register's queue state in KOMTET."""
+    """Show the configuration, every register's queue state in KOMTET, and what the receipts still need."""
     state = get_state()
     if attention:
         report = attention_report(state)
@@ -102,6 +105,7 @@ def check_command(attention: bool) -> None:
         raise SystemExit(2 if report else 0)
     config = state.config
     click.echo(f"API: {config.api_url}  dispatch: {config.dispatch}  public URL: {config.public_url or '(не задан)'}")
+    click.echo(_prefix_line(state))
     registers = state.session.scalars(sa.select(state.models.CashRegister).order_by("id")).all()
     if not registers:
         click.echo("Кассы не настроены.")
@@ -115,15 +119,59 @@ def check_command(attention: bool) -> None:
         click.echo(f"#{register.id} {register.name} [{register.region}] {active}; очередь {register.queue_id}: {queue}")
         click.echo(f"    success: {state.webhook_url(register.id, 'success') or '(задайте KOMTET_KASSA_PUBLIC_URL)'}")
         click.echo(f"    failure: {state.webhook_url(register.id, 'failure') or '(задайте KOMTET_KASSA_PUBLIC_URL)'}")
+        if PaymentMethod.parse(register.payment_method).is_prepayment:
+            click.echo(f"    способ расчета «{PaymentMethod.parse(register.payment_method).label}»: после оплаты "
+                       "нужен второй чек «Полный расчет» при передаче товара (kassa.settle или order_shipped)")
+    waiting = awaiting_settlement(state)
+    if waiting:
+        shown = ", ".join(waiting[:20]) + (f" и еще {len(waiting) - 20}" if len(waiting) > 20 else "")
+        click.echo(f"Внимание: {len(waiting)} заказ(ов) оплачены предоплатой и ждут чека «Полный расчет»: {shown}")
     if problems:
         raise SystemExit(1)
 
 
-@komtet_cli.command("reconcile")
-@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+def _prefix_line(state: KassaState) -> str:
+    configured = state.config.external_id_prefix
+    if configured is not None:
+        shown = f"«{configured}»" if configured else "без префикса"
+        return f"Внешние id чеков: {shown} (KOMTET_KASSA_EXTERNAL_ID_PREFIX)"
+    table = state.installation
+    if table is None or not sa.inspect(state.session.connection()).has_table(TABLE):
+        return (f"Внешние id чеков: без префикса — нет таблицы {TABLE} (db.create_all() или миграция); "
+                "другая база на том же аккаунте KOMTET может совпасть с этой")
+    found = read(state.session.connection(), table)
+    if found is None:
+        return "Внешние id чеков: префикс этой базы данных появится с первым чеком"
+    line = f"Внешние id чеков: «{found.prefix}» (идентификатор этой базы данных)"
+    here = origin_of(state.session.connection())
+    if found.origin and found.origin != here:
+        line += (f"\n    Внимание: идентификатор создан для базы {found.origin}, а это {here}. Если это копия, "
+                 "выполните flask komtet installation --renew, чтобы ее чеки не совпали с чеками оригинала")
+    return line
+
+
+@komtet_cli.command("installation")
+@click.option("--renew", is_flag=True, help="Give this database a new id (a restored copy).")
 @with_appcontext
-def reconcile_command(since: datetime) -> None:
-    """Paid orders without a done receipt, and receipts without a paid order."""
+def installation_command(renew: bool) -> None:
+    """Show (or renew) this database's installation id, the default prefix of external ids."""
+    state = get_state()
+    if state.installation is None:
+        raise SystemExit("KomtetKassa is not initialised")
+    if renew:
+        with state.db.engine.begin() as connection:
+            fresh = renew_installation(connection, state.installation)
+        click.echo(f"Новый идентификатор базы: {fresh.installation_id}; новые чеки: «{fresh.prefix}…»")
+        return
+    click.echo(_prefix_line(state))
+
+
+@komtet_cli.command("reconcile")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help=f"YYYY-MM-DD (default: {DEFAULT_DAYS} days ago)")
+@with_appcontext
+def reconcile_command(since: datetime | None) -> None:
+    """Paid orders without a done receipt, receipts without a paid order, prepayments without a settlement."""
     report = reconcile(get_state(), since)
     for line in report.lines():
         click.echo(line)

@@ -17,7 +17,8 @@ Key                                    Default                         Meaning
 ``KOMTET_KASSA_LEASE``                 ``60``                          seconds a sender owns a claimed receipt
 ``KOMTET_KASSA_POLL_AFTER``            ``300``                         poll receipts ``sent`` this long without a callback
 ``KOMTET_KASSA_REGIONS``               ``None``                        region codes → labels (dict, list or callable)
-``KOMTET_KASSA_EXTERNAL_ID_PREFIX``    ``""``                          prefix of every external id (e.g. ``shop1-``)
+``KOMTET_KASSA_EXTERNAL_ID_PREFIX``    ``None``                        prefix of every external id (e.g. ``shop1-``);
+                                                                       ``None``: this database's installation id
 ``KOMTET_KASSA_ADMIN_CATEGORY``        ``"Онлайн-кассы"``              flask-admin menu category
 ``KOMTET_KASSA_TIMEZONE``              ``"Europe/Moscow"``             IANA zone of every time shown (admin, CLI)
 ``KOMTET_KASSA_METRICS_PATH``          ``None``                        Prometheus metrics under ``URL_PREFIX`` (e.g.
@@ -27,7 +28,7 @@ Key                                    Default                         Meaning
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,13 +52,15 @@ DEFAULTS: dict[str, Any] = {
     "LEASE": 60.0,
     "POLL_AFTER": 300.0,
     "REGIONS": None,
-    "EXTERNAL_ID_PREFIX": "",
+    "EXTERNAL_ID_PREFIX": None,
     "ADMIN_CATEGORY": "Онлайн-кассы",
     "TIMEZONE": "Europe/Moscow",
     "METRICS_PATH": None,  # operations (issue 20): see flask_komtet.monitoring
 }
 
-Regions = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
+#: Region codes and labels: a dict, a list of codes or ``(code, label)`` pairs, or a callable returning one.
+RegionList = Mapping[str, str] | Sequence[str | tuple[str, str]]
+Regions = RegionList | Callable[[], RegionList] | None
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class KassaConfig:
     lease: float
     poll_after: float
     regions: Regions
-    external_id_prefix: str
+    external_id_prefix: str | None
     admin_category: str
     timezone: str = "Europe/Moscow"
     metrics_path: str | None = None
@@ -109,7 +112,10 @@ def load_config(config: Mapping[str, Any]) -> KassaConfig:
     values["max_attempts"] = int(values["max_attempts"])
     if values["max_attempts"] < 1:
         raise ConfigurationError(f"{PREFIX}MAX_ATTEMPTS must be at least 1")
-    values["external_id_prefix"] = str(values["external_id_prefix"] or "")
+    prefix_ = values["external_id_prefix"]
+    values["external_id_prefix"] = None if prefix_ is None else str(prefix_)
+    if values["external_id_prefix"] is not None and len(values["external_id_prefix"]) > 64:
+        raise ConfigurationError(f"{PREFIX}EXTERNAL_ID_PREFIX must be at most 64 characters (external ids: 128)")
     try:
         ZoneInfo(str(values["timezone"]))
     except (ValueError, ZoneInfoNotFoundError):

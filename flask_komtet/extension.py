@@ -28,8 +28,9 @@ from .admin import add_admin_views
 from .celery_tasks import register_celery_tasks
 from .cli import komtet_cli
 from .config import load_config
-from .dispatch import make_dispatcher
+from .dispatch import CeleryDispatcher, make_dispatcher
 from .errors import ConfigurationError
+from .installation import installation_table
 from .models import Models, get_models
 from .monitoring import install_monitoring
 from .orders import Customer, Order
@@ -59,7 +60,7 @@ def _checked(options: Any) -> dict[str, Any]:
     unknown = sorted(set(options) - set(KassaOptions.__annotations__))
     if unknown:
         raise TypeError(f"KomtetKassa got unknown options {unknown}; known: {sorted(KassaOptions.__annotations__)}")
-    return options
+    return dict(options)
 
 
 class KomtetKassa:
@@ -124,11 +125,13 @@ class KomtetKassa:
             order_loader=given.get("order_loader"),
             admin_access=given.get("admin_access"),
         )
+        state.installation = installation_table(db.metadata)
         state.dispatcher = make_dispatcher(app, state)
         celery = given.get("celery")
         if celery is not None:
             state.celery_tasks = register_celery_tasks(celery, state)
-            state.dispatcher.send_task = state.celery_tasks[0]
+            if isinstance(state.dispatcher, CeleryDispatcher):
+                state.dispatcher.send_task = state.celery_tasks[0]
         app.extensions[EXTENSION_KEY] = state
 
         register_webhooks(app, state)
@@ -178,10 +181,14 @@ class KomtetKassa:
         return outbox.create_sale(state, order, register=register, manual=manual)
 
     def refund(self, order: Any, lines: Sequence[Any] | None = None, *, ref: str | None = None) -> Any:
-        """Queue a refund receipt (``sellReturn``): the whole order, or ``lines``.
+        """Queue a refund receipt (``sellReturn``): all that is not refunded yet, or ``lines``.
 
-        ``ref`` identifies the refund event (the shop's refund id); repeated calls
-        with the same ``ref`` (or, without one, the same lines) return one receipt.
+        ``lines``: indices into ``order.lines`` (or ``"delivery"``), ``{"index": …, "quantity": …}``,
+        ``RefundLine`` or the order's own ``OrderLine`` objects. The positions are copied from the
+        receipt the refund returns (its rate, method and object; see ``docs/receipts.md``), and no
+        refund goes past what was sold: that, or lines it cannot read, is kept as a ``failed`` receipt
+        naming why; this never raises. ``ref`` identifies the refund event (the shop's refund id);
+        repeated calls with the same ``ref`` (or, without one, the same lines) return one receipt.
         """
         state = get_state()
         return outbox.create_refund(state, order, lines=lines, ref=ref)
@@ -208,15 +215,20 @@ class KomtetKassa:
         return outbox.create_settlement(state, order)
 
     def correct(self, order: Any, *, intent: str = "sellCorrection", correction_type: str = "self",
-                base_date: Any, base_number: str | None = None, register: Any = None) -> Any:
-        """Queue a correction receipt (``sellCorrection`` or ``sellReturnCorrection``).
+                base_date: Any, base_number: str | None = None, register: Any = None,
+                authorised_person: Any = None) -> Any:
+        """Queue a correction receipt (``sellCorrection`` or ``sellReturnCorrection``), FFD 1.2.
 
-        ``correction_type``: ``"self"`` (самостоятельно) or ``"instruction"`` (по предписанию);
-        ``base_date`` (a ``date``) and ``base_number`` name the document it rests on.
+        ``correction_type``: ``"self"`` (самостоятельно) or ``"instruction"`` (по предписанию).
+        ``base_date`` (a ``date``) is the date of the settlement being corrected (tag 1178); its VAT
+        applies. ``base_number`` is the tax authority's instruction number (tag 1179), required for and
+        sent only with ``"instruction"``. ``authorised_person``: ``Cashier(name, inn)`` or ``(name, inn)``,
+        who signs the correction (the SDK's ``set_authorised_person``).
         """
         state = get_state()
         return outbox.create_correction(state, order, intent=intent, correction_type=correction_type,
-                                        base_date=base_date, base_number=base_number, register=register)
+                                        base_date=base_date, base_number=base_number, register=register,
+                                        authorised_person=authorised_person)
 
     def send_pending(self, limit: int = 100) -> int:
         """Send what is due now, in this thread; returns how many receipts were tried."""

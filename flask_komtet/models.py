@@ -153,7 +153,7 @@ def _define(db: Any) -> Models:
         tax_system: Mapped[int] = mapped_column(sa.Integer, default=int(TaxSystem.COMMON))
         vat: Mapped[str] = mapped_column(sa.String(8), default=VatRate.NO.value)
         delivery_vat: Mapped[str | None] = mapped_column(sa.String(8))
-        payment_method: Mapped[str] = mapped_column(sa.String(32), default=PaymentMethod.ADVANCE.value)
+        payment_method: Mapped[str] = mapped_column(sa.String(32), default=PaymentMethod.FULL_PAYMENT.value)
         payment_object: Mapped[str] = mapped_column(sa.String(48), default=PaymentObject.PRODUCT.value)
         top_up_payment_method: Mapped[str] = mapped_column(sa.String(32), default=PaymentMethod.ADVANCE.value)
         top_up_payment_object: Mapped[str] = mapped_column(sa.String(48), default=PaymentObject.PAYMENT.value)

@@ -140,4 +140,5 @@ def insert_new(table: sa.Table, dialect: str, registers: sa.Table | None = None)
     return _once(table, name, lambda c: make(table).on_conflict_do_nothing().returning(c.id, *version))
 
 
-_SKIPPING_DUPLICATES = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+#: INSERT constructs that can skip a duplicate (``on_conflict_do_nothing``), by dialect.
+_SKIPPING_DUPLICATES: dict[str, Callable[[sa.Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

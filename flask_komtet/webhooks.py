@@ -93,6 +93,7 @@ def _handle(register_id: int, outcome: str) -> Response:
     if receipt.register_id != register_id:
         log.warning("KOMTET callback for %s arrived at register %s", receipt.external_id, register_id)
         return _answer(403, "The receipt belongs to another cash register")
+    log.debug("KOMTET callback for %s (register %s): %s", receipt.external_id, register_id, info.get("state"))
     apply_result(state, receipt, info, source="callback")
     return _answer(200, "OK")
 

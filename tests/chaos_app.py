@@ -23,6 +23,7 @@ def create_app() -> Flask:
         KOMTET_KASSA_API_URL=os.environ["CHAOS_API_URL"],
         KOMTET_KASSA_PUBLIC_URL=os.environ["CHAOS_PUBLIC_URL"],
         KOMTET_KASSA_DISPATCH="worker",
+        KOMTET_KASSA_EXTERNAL_ID_PREFIX="",
         KOMTET_KASSA_TIMEOUT=(1.0, 0.5),
         KOMTET_KASSA_RETRY_BASE=0.05,
         KOMTET_KASSA_RETRY_MAX=0.5,

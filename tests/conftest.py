@@ -82,6 +82,7 @@ def make_app(database_url: str) -> Iterator[Callable[..., tuple[Flask, SQLAlchem
             SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
             KOMTET_KASSA_DISPATCH="sync",
             KOMTET_KASSA_PUBLIC_URL="http://shop.test",
+            KOMTET_KASSA_EXTERNAL_ID_PREFIX="",  # tests name receipts by id; the installation id has its own tests
             TESTING=True,
             SECRET_KEY="test",
         )

@@ -66,6 +66,7 @@ def example_shop_served(tmp_path: Path, *, emulator_delay: float, seed: int, wit
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}", "SECRET_KEY": "test",
             "KOMTET_KASSA_API_URL": emulator.url, "KOMTET_KASSA_PUBLIC_URL": server.url,
             "KOMTET_KASSA_DISPATCH": "thread", "KOMTET_KASSA_RETRY_BASE": 0.05, "KOMTET_KASSA_RETRY_MAX": 0.2,
+            "KOMTET_KASSA_EXTERNAL_ID_PREFIX": "",
             **config,
         })
         install(app, server.url, emulator if with_registers else None)

@@ -167,3 +167,21 @@ def test_field_names(path: str, expected: str) -> None:
 
 def test_order_lines_helper_is_exact() -> None:
     assert make_order("x").lines[1] == OrderLine("Чай №1", Decimal("351.00"), Decimal(2), vat="22")
+
+
+def test_an_order_whose_sale_failed_before_komtet_is_fiscalized_again_once_fixed(admin_app, emulator) -> None:
+    orders = shop_orders()
+    app, db, kassa = admin_app(order_loader=orders.get, order_adapter=adapter)
+    with app.app_context():
+        add_register(db, kassa.models, name="Москва", shop_id="s1", secret=SECRET, api_url=emulator.url)
+        failed = kassa.fiscalize(adapter(orders["mute"]))  # online, without email or phone
+        db.session.commit()
+        assert (failed.external_id, failed.state) == ("sale-mute-1", "failed")
+    orders["mute"]["customer"] = {"email": "buyer@example.com"}  # the manager adds the buyer's email in the shop
+    client = AdminClient(app)
+    page = preview(client, "mute", payment="order")
+    assert "уже есть" not in text(page) and 'value="send"' in page
+    preview(client, "mute", payment="order", step="send")
+    assert [(r.external_id, r.state) for r in receipts(app, kassa)] == [("sale-mute-1", "failed"),
+                                                                        ("sale-mute-2", "sent")]
+    assert "уже есть чек продажи sale-mute-2" in text(preview(client, "mute", payment="order"))

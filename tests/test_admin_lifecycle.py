@@ -62,16 +62,22 @@ def test_correction_form_names_the_field_of_every_bad_input(admin_app, emulator)
     form = text(client.get(CORRECTION))
     for label in ("Чек коррекции", "Номер заказа", "Касса", "Вид чека коррекции", "Коррекция прихода",
                   "Коррекция возврата прихода", "Тип коррекции", "Самостоятельно", "По предписанию",
-                  "Дата документа-основания", "Номер документа-основания", "Предпросмотр"):
+                  "Дата расчета, который исправляется", "Номер предписания налогового органа",
+                  "ФИО уполномоченного лица", "ИНН уполномоченного лица", "Предпросмотр"):
         assert label in form, label
     cases = [
-        ({"base_date": ""}, "Дата документа-основания: укажите ее в виде дд.мм.гггг"),
-        ({"base_date": "2026-11-20"}, "Дата документа-основания: «2026-11-20» — не дата; укажите ее в виде дд.мм.гггг"),
-        ({"base_date": "31.02.2026"}, "Дата документа-основания: «31.02.2026» — не дата"),
-        ({"base_date": day(1)}, f"Дата документа-основания: {day(1)} еще не наступила"),
+        ({"base_date": ""}, "Дата расчета, который исправляется: укажите ее в виде дд.мм.гггг"),
+        ({"base_date": "2026-11-20"},
+         "Дата расчета, который исправляется: «2026-11-20» — не дата; укажите ее в виде дд.мм.гггг"),
+        ({"base_date": "31.02.2026"}, "Дата расчета, который исправляется: «31.02.2026» — не дата"),
+        ({"base_date": day(1)}, f"Дата расчета, который исправляется: {day(1)} еще не наступила"),
         ({"correction_type": "instruction"},
-         "Номер документа-основания: для коррекции по предписанию укажите номер предписания налогового органа"),
-        ({"base_number": "N" * 33}, "Номер документа-основания: не длиннее 32 символов"),
+         "Номер предписания налогового органа: для коррекции по предписанию укажите его номер"),
+        ({"correction_type": "instruction", "base_number": "N" * 33},
+         "Номер предписания налогового органа: не длиннее 32 символов"),
+        ({"base_number": "АКТ-5"},
+         "Номер предписания налогового органа указывается только для коррекции по предписанию"),
+        ({"person_inn": "500100732259"}, "ФИО уполномоченного лица: укажите вместе с ИНН"),
         ({"intent": "buyCorrection"}, "Неверный вариант"),
         ({"correction_type": "forced"}, "Неверный вариант"),
     ]
@@ -93,20 +99,23 @@ def test_correction_form_names_the_field_of_every_bad_input(admin_app, emulator)
 def test_correction_preview_then_send_makes_one_receipt_that_komtet_prints(admin_app, emulator) -> None:
     app, db, kassa = shop(admin_app, emulator)
     client = AdminClient(app)
-    page = correct(client, base_date=f" {day(-3)} ", base_number=" АКТ-5 ")
+    signer = {"person_name": " Иванов Иван Иванович ", "person_inn": "500100732259"}
+    page = correct(client, base_date=f" {day(-3)} ", **signer)
     visible = text(page)
     assert "Проверка пройдена" in visible and "Будет отправлено" in visible
-    assert f"Чек коррекции: Коррекция прихода, самостоятельно; документ-основание от {day(-3)} № АКТ-5" in visible
+    assert (f"Чек коррекции: Коррекция прихода, самостоятельно; исправляется расчет от {day(-3)}; "
+            "подписывает Иванов Иван Иванович") in visible
     assert "Касса: Москва" in visible and "Оплата в чеке: Безналичными 1 900,00 ₽" in visible
     payload = payload_of(page)
     base = (TODAY - timedelta(days=3)).strftime("%Y%m%d")
-    assert payload["external_id"] == f"correction-c-1-{base}-АКТ-5-sellCorrection-1"
+    assert payload["external_id"] == f"correction-c-1-{base}-self-sellCorrection-1"
     assert payload["intent"] == "sellCorrection"
-    assert payload["correction_info"] == {"type": "self", "base_date": day(-3), "base_number": "АКТ-5"}
+    assert payload["correction_info"] == {"type": "self", "base_date": day(-3)}  # tag 1179 only by instruction
+    assert payload["authorised_person"] == {"name": "Иванов Иван Иванович", "inn": "500100732259"}
     assert [(p["name"], p["vat"]) for p in payload["positions"]] == [("Чай", "22"), ("Чайник", "22")]
     assert 'value="send"' in page and "Отправить чек коррекции" in visible
     assert receipts(app, kassa) == []  # a preview stores nothing
-    page = text(correct(client, step="send", base_date=day(-3), base_number="АКТ-5"))
+    page = text(correct(client, step="send", base_date=day(-3), **signer))
     [receipt] = receipts(app, kassa)
     assert f"Чек {receipt.external_id} по заказу c-1: Отправлен" in page and "Фискальные данные" in page
     assert (receipt.kind, receipt.intent, receipt.state) == ("correction", "sellCorrection", "sent")
@@ -116,11 +125,11 @@ def test_correction_preview_then_send_makes_one_receipt_that_komtet_prints(admin
     assert json.loads(task.raw_body) == payload
     assert f"Чек {receipt.external_id} (заказ c-1): Выполнен" in refresh(client, receipt.id)
     # The same correction again: the page links it, and «Отправить» makes no second one.
-    page = correct(client, base_date=day(-3), base_number="АКТ-5")
-    assert f"уже есть такой чек коррекции (тот же вид, дата и номер документа-основания) {receipt.external_id}" \
+    page = correct(client, base_date=day(-3), **signer)
+    assert f"уже есть такой чек коррекции (тот же вид, дата расчета и предписание) {receipt.external_id}" \
            in text(page)
     assert f"/admin/komtet_receipts/details/?id={receipt.id}" in page and 'value="send"' not in page
-    page = text(correct(client, step="send", base_date=day(-3), base_number="АКТ-5"))
+    page = text(correct(client, step="send", base_date=day(-3), **signer))
     assert "он не отправлен повторно" in page
     assert len(receipts(app, kassa)) == 1 and len(emulator.tasks()) == 1
 
@@ -130,8 +139,8 @@ def test_return_correction_by_instruction_uses_the_registers_settings_on_the_bas
     client = AdminClient(app)
     page = correct(client, "c-2", intent="sellReturnCorrection", correction_type="instruction",
                    base_date=day(-10), base_number="ПР-17")
-    assert "Чек коррекции: Коррекция возврата прихода, по предписанию; документ-основание от " \
-           f"{day(-10)} № ПР-17" in text(page)
+    assert "Чек коррекции: Коррекция возврата прихода, по предписанию № ПР-17; исправляется расчет от " \
+           f"{day(-10)}" in text(page)
     payload = payload_of(page)
     assert payload["intent"] == "sellReturnCorrection"
     assert payload["correction_info"] == {"type": "instruction", "base_date": day(-10), "base_number": "ПР-17"}

@@ -20,7 +20,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "face": ("flask_komtet", "extension", "admin", "webhooks", "cli", "celery_tasks", "receivers", "pytest_plugin",
              "register_cli", "testing", "monitoring"),
     "service": ("outbox", "dispatch", "routing", "reconcile", "ops"),
-    "state": ("state", "registry", "models", "statements", "config"),
+    "state": ("state", "registry", "installation", "models", "statements", "config"),
     "core": ("orders", "adapter", "values", "receipts", "validation", "client", "posting", "signing", "enums",
              "errors", "signals", "emulator", "moments", "kopecks"),
 }

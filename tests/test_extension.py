@@ -165,7 +165,7 @@ def test_alembic_autogenerate_sees_the_tables(make_app) -> None:
     with app.app_context(), db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     added = {d[1].name for d in diff if d[0] == "add_table"}
-    assert added == {"komtet_cash_register", "komtet_receipt", "komtet_receipt_event"}
+    assert added == {"komtet_cash_register", "komtet_receipt", "komtet_receipt_event", "komtet_installation"}
 
 
 def test_money_is_stored_exactly(make_app) -> None:

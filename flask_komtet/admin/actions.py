@@ -8,7 +8,6 @@ actions share these.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -139,26 +138,27 @@ def can_refund(receipt: Any) -> bool:
 
 def stored_order(receipt: Any) -> Any:
     """The order the receipt was built from (``Receipt.order_data``)."""
-    from ..orders import Order
+    from ..outbox import stored_order as read
 
-    data = json.loads(receipt.order_data or "{}")
-    data.pop("refund_lines", None)
-    data.pop("correction", None)
-    return Order.from_dict(data)
+    return read(receipt)
 
 
-def refund_lines_form(receipt: Any) -> list[dict[str, Any]]:
-    """The lines a refund may choose from: ``index`` (or ``"delivery"``), name, price and quantity sold."""
+def refund_lines_form(receipt: Any, state: KassaState | None = None) -> list[dict[str, Any]]:
+    """The lines a refund may choose from: ``index`` (or ``"delivery"``), name, price, quantity sold and
+    (with ``state``) already refunded, and what is ``left``."""
+    from ..outbox import refunded_quantities
+
     try:
         order = stored_order(receipt)
     except (InvalidOrder, TypeError, ValueError):
         return []
-    rows = [{"index": i, "name": line.name, "price": line.price, "quantity": line.quantity}
-            for i, line in enumerate(order.lines) if line.price > 0]
+    done = refunded_quantities(state, receipt.order_ref) if state is not None else {}
+    sold: list[tuple[int | str, Any]] = [(i, line) for i, line in enumerate(order.lines) if line.price > 0]
     if order.delivery is not None and order.delivery.price > 0:
-        rows.append({"index": "delivery", "name": order.delivery.name, "price": order.delivery.price,
-                     "quantity": order.delivery.quantity})
-    return rows
+        sold.append(("delivery", order.delivery))
+    return [{"index": i, "name": line.name, "price": line.price, "quantity": line.quantity,
+             "refunded": done.get(i, Decimal(0)), "left": max(line.quantity - done.get(i, Decimal(0)), Decimal(0))}
+            for i, line in sold]
 
 
 def _chosen_lines(form: Mapping[str, str], rows: list[dict[str, Any]]) -> list[Any]:
@@ -173,10 +173,11 @@ def _chosen_lines(form: Mapping[str, str], rows: list[dict[str, Any]]) -> list[A
             quantity = Decimal(raw)
         except InvalidOperation:
             raise ValueError(f"«{row['name']}»: количество «{raw}» — не число") from None
-        if quantity < 0 or quantity > row["quantity"]:
-            raise ValueError(f"«{row['name']}»: вернуть можно от 0 до {row['quantity'].normalize():f}")
+        if quantity < 0 or quantity > row["left"]:
+            already = f" (уже возвращено {row['refunded'].normalize():f})" if row["refunded"] else ""
+            raise ValueError(f"«{row['name']}»: вернуть можно от 0 до {row['left'].normalize():f}{already}")
         if quantity:
-            chosen.append(RefundLine(row["index"], None if quantity == row["quantity"] else quantity))
+            chosen.append(RefundLine(row["index"], quantity))
     if not chosen:
         raise ValueError("Выберите, что вернуть: весь заказ или количество хотя бы одной позиции")
     return chosen
@@ -191,7 +192,7 @@ def refund(state: KassaState, receipt: Any, form: Mapping[str, str]) -> Outcome:
             return Outcome(False, f"{_name(receipt)}: возврат оформляется по выполненному чеку продажи, "
                                   f"а этот чек «{receipt.kind_label}», «{receipt.state_label}»", receipt)
         order = stored_order(receipt)
-        lines = None if form.get("scope", "all") == "all" else _chosen_lines(form, refund_lines_form(receipt))
+        lines = None if form.get("scope", "all") == "all" else _chosen_lines(form, refund_lines_form(receipt, state))
         new = state.kassa.refund(order, lines=lines)
         existed = not outbox.added_in_this_transaction(state.session, new)
         state.session.commit()

@@ -54,12 +54,14 @@ class SaleScreen(OrderScreen):
     existing_name = "чек продажи"
 
     def preview(self, state: KassaState, order: Any, register: Any, form: Any) -> dict[str, Any]:
-        from ..outbox import preview
+        from ..outbox import preview, replaceable
 
         order = self._paid_as(state, order, register, form.payment.data)
         payload, errors = preview(state, order, register)
-        return {"order": order, "payload": payload, "errors": errors,
-                "existing": latest_receipt(state, self.kind, order.ref)}
+        existing = latest_receipt(state, self.kind, order.ref)
+        if existing is not None and replaceable(existing):  # failed before KOMTET: a new one may replace it
+            existing = None
+        return {"order": order, "payload": payload, "errors": errors, "existing": existing}
 
     def create(self, state: KassaState, context: dict[str, Any], form: Any) -> Any:
         return state.kassa.fiscalize(context["order"], register=context["register"], manual=True)
@@ -86,10 +88,10 @@ class FiscalizeView(OrderReceiptView):
     sale = SaleScreen()
     correction_screen = CorrectionScreen()
 
-    @expose("/", methods=("GET", "POST"))
+    @expose("/", methods=("GET", "POST"))  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def index(self) -> Any:
         return self.page(self.sale)
 
-    @expose("/correction/", methods=("GET", "POST"))
+    @expose("/correction/", methods=("GET", "POST"))  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def correction(self) -> Any:
         return self.page(self.correction_screen)

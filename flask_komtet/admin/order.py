@@ -112,7 +112,7 @@ def latest_receipt(state: KassaState, kind: ReceiptKind, order_ref: str, event_k
     return state.session.scalars(query.order_by(Receipt.id.desc()).limit(1)).first()
 
 
-class OrderReceiptView(KassaView, BaseView):
+class OrderReceiptView(KassaView, BaseView):  # type: ignore[misc]  # flask-admin/wtforms are untyped
     """The flow of an :class:`OrderScreen`'s page: ``return self.page(screen)`` from an exposed method."""
 
     receipts_endpoint = "komtet_receipts"
@@ -198,7 +198,7 @@ class OrderReceiptView(KassaView, BaseView):
         return redirect(self.receipt_url(receipt))
 
     def receipt_url(self, receipt: Any) -> str:
-        return self.get_url(f"{self.receipts_endpoint}.details_view", id=receipt.id)
+        return str(self.get_url(f"{self.receipts_endpoint}.details_view", id=receipt.id))
 
     state_badge = staticmethod(state_badge)
 

@@ -59,7 +59,7 @@ class _RussianOperation:
         return ru_gettext(str(super().operation()))  # type: ignore[misc]
 
 
-class _Equal(_RussianOperation, FilterEqual):
+class _Equal(_RussianOperation, FilterEqual):  # type: ignore[misc]  # flask-admin/wtforms are untyped
     pass
 
 
@@ -75,7 +75,7 @@ class _RegisterEqual(_Equal):
         return value.isdigit()
 
 
-class _Days(_RussianOperation, DateBetweenFilter):
+class _Days(_RussianOperation, DateBetweenFilter):  # type: ignore[misc]  # flask-admin/wtforms are untyped
     """Created between two days, both included."""
 
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
@@ -98,7 +98,7 @@ def _order(view: Any, context: Any, model: Any, name: str) -> Markup:
     return Markup('<a href="{}">{}</a>').format(view.get_url(".details_view", id=model.id), model.order_ref)
 
 
-class ReceiptView(KassaView, ModelView):
+class ReceiptView(KassaView, ModelView):  # type: ignore[misc]  # flask-admin/wtforms are untyped
     """Receipts are records: listed, filtered, opened and acted upon, never edited."""
 
     #: The «Чек коррекции» page (``endpoint.page``), linked from the details page; ``None``: no link.
@@ -159,7 +159,7 @@ class ReceiptView(KassaView, ModelView):
             rows = self.kassa_state.session.execute(
                 sa.select(CashRegister.id, CashRegister.name).order_by(CashRegister.id))
             names = g.komtet_register_names = dict(rows.all())
-        return names
+        return dict(names)
 
     def _get_filter_groups(self) -> Any:
         """The register filter's options are today's registers (read per request, not at startup)."""
@@ -183,7 +183,7 @@ class ReceiptView(KassaView, ModelView):
             "events": receipt.events,
             "operations": actions.allowed_operations(receipt),
             "labels": {name: label for name, (label, _) in actions.OPERATIONS.items()},
-            "refund_rows": actions.refund_lines_form(receipt) if actions.can_refund(receipt) else [],
+            "refund_rows": actions.refund_lines_form(receipt, self.kassa_state) if actions.can_refund(receipt) else [],
             "timeline": timeline,
             "resend_of": next((row for row in timeline if row.id == receipt.resend_of_id), None),
             "resent_as": [row for row in timeline if row.resend_of_id == receipt.id],
@@ -195,6 +195,10 @@ class ReceiptView(KassaView, ModelView):
     def render(self, template: str, **kwargs: Any) -> str:
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["info"] = self.details(kwargs["model"])
+        if template == self.list_template:
+            from ..reconcile import awaiting_settlement
+
+            kwargs["awaiting_settlement"] = awaiting_settlement(self.kassa_state)
         return super().render(template, **kwargs)
 
     def event_label(self, action: str) -> str:
@@ -233,15 +237,15 @@ class ReceiptView(KassaView, ModelView):
     def _bulk(self, name: str, ids: list[str]) -> None:
         self._flash([actions.run(self.kassa_state, name, receipt) for receipt in self._selected(ids)])
 
-    @action("send", "Отправить сейчас", "Отправить выбранные чеки в КОМТЕТ Кассу сейчас?")
+    @action("send", "Отправить сейчас", "Отправить выбранные чеки в КОМТЕТ Кассу сейчас?")  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def action_send(self, ids: list[str]) -> None:
         self._bulk("send", ids)
 
-    @action("resend", "Повторить отправку", "Отправить выбранные чеки с ошибкой повторно?")
+    @action("resend", "Повторить отправку", "Отправить выбранные чеки с ошибкой повторно?")  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def action_resend(self, ids: list[str]) -> None:
         self._bulk("resend", ids)
 
-    @action("refresh", "Обновить состояние")
+    @action("refresh", "Обновить состояние")  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def action_refresh(self, ids: list[str]) -> None:
         self._bulk("refresh", ids)
 
@@ -259,7 +263,7 @@ class ReceiptView(KassaView, ModelView):
             return redirect(self.get_url(".index_view"))
         return redirect(self.get_url(".details_view", id=receipt.id))
 
-    @expose("/run/", methods=("POST",))
+    @expose("/run/", methods=("POST",))  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def run_view(self) -> Any:
         receipt = self._posted_receipt()
         if receipt is None:
@@ -268,7 +272,7 @@ class ReceiptView(KassaView, ModelView):
         flash(outcome.message, outcome.category)
         return self._back(outcome.receipt or receipt)
 
-    @expose("/refund/", methods=("POST",))
+    @expose("/refund/", methods=("POST",))  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
     def refund_view(self) -> Any:
         receipt = self._posted_receipt()
         if receipt is None:

@@ -71,6 +71,6 @@ def order_receipts(state: KassaState, order_ref: str) -> list[TimelineRow]:
 
 def _label(enum: Any, value: str) -> str:
     try:
-        return enum.parse(value).label
+        return str(enum.parse(value).label)
     except ValueError:
         return value

@@ -11,6 +11,7 @@ One module per job, each importing only those listed before it:
 ``records``     the latest receipt of an event, history rows, signals, sessions
 ``pending``     what the open transaction added and what to send after its commit
 ``plans``       what a receipt is and how its payload is built (external ids too)
+``sources``     what a follow-up follows: the sale or settlement a refund returns, earlier refunds
 ``create``      receipts in the shop's transaction, routed and inserted exactly once
 ``settlement``  «Полный расчет» after a prepayment, waiting for it when needed
 ``send``        claims, leases, posting to KOMTET, fenced outcomes
@@ -30,9 +31,11 @@ from .create import (
 )
 from .pending import added_in_this_transaction
 from .plans import correction_key, make_external_id
+from .records import replaceable
 from .results import apply_result, poll_sent, refresh
 from .send import client_for, send_due, send_receipt
 from .settlement import create_settlement
+from .sources import refunded_quantities, stored_order
 
 __all__ = [
     "added_in_this_transaction",
@@ -50,8 +53,11 @@ __all__ = [
     "preview",
     "preview_correction",
     "refresh",
+    "refunded_quantities",
     "release_held",
+    "replaceable",
     "resend",
     "send_due",
     "send_receipt",
+    "stored_order",
 ]

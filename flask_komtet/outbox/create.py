@@ -19,24 +19,28 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import signals, statements
 from ..client import dumps
-from ..enums import Intent, PaymentMethod, ReceiptKind
+from ..enums import Intent, ReceiptKind
 from ..errors import InvalidOrder
 from ..models import insert_persistent, utcnow
 from ..orders import Customer, Order, to_decimal
-from ..receipts import Cashier, build_refund, build_top_up, receipt_total
+from ..receipts import Cashier, ReceiptSettings, RefundLine, build_refund, build_top_up, receipt_total
+from ..receipts.followups import refund_request
 from ..routing import Route, choose_register, register_settings
 from .pending import mark_for_dispatch, remember_added
 from .plans import (
     Plan,
+    as_person,
     check_correction,
     correction_plan,
     day,
     event_key,
     make_external_id,
     plain_lines,
+    sale_method,
     sale_plan,
 )
-from .records import S, latest, log, storable
+from .records import S, latest, log, replaceable, storable, warn
+from .sources import Source, hold_order, refund_source, refunded_before
 
 if TYPE_CHECKING:
     from ..state import KassaState
@@ -48,6 +52,10 @@ __all__ = ["ByRegion", "add_receipt", "cashier_for", "create_correction", "creat
 def create_sale(state: KassaState, shop_order: Any, *, register: Any = None, manual: bool = False) -> Any:
     """Add the sale receipt of a paid order (or return the one already added).
 
+    When the order's sale receipt ``failed`` without reaching KOMTET (no buyer
+    contact, no register for the region…), a new one (the next sequence) is
+    built from the order given, so a fixed order is fiscalized.
+
     ``manual`` (a person asked for it, e.g. cash at the counter from the admin)
     sends it even on a register that does not auto-fiscalize.
     """
@@ -56,35 +64,76 @@ def create_sale(state: KassaState, shop_order: Any, *, register: Any = None, man
     except InvalidOrder as exc:
         return unbuildable(state, ReceiptKind.SALE, Intent.SELL, shop_order, exc)
     route = route_for(state, order.region, online=order.is_online, register=register, automatic=not manual)
-    return add_receipt(state, sale_plan(order), route, when=day(order.paid_at))
+    return add_or_replace(state, sale_plan(order), route, when=day(order.paid_at))
+
+
+def add_or_replace(state: KassaState, plan: Plan, route: Route | ByRegion, *, when: date) -> Any:
+    """Add ``plan``'s receipt, or return the one already added for its event.
+
+    If that one failed without reaching KOMTET, the next attempt (a new
+    sequence) is built from ``plan`` in its place, unless it would fail just the
+    same (then the failed one is returned and nothing is added).
+    """
+    previous = latest(state.session, state, plan.kind, plan.order_ref, plan.event_key)
+    if previous is None or not replaceable(previous):
+        return add_receipt(state, plan, route, when=when)
+    if _fails_again(state, plan, route, when, previous):
+        return previous
+    return add_receipt(state, plan, route, when=when, sequence=previous.sequence + 1, resend_of=previous)
 
 
 def create_refund(state: KassaState, shop_order: Any, *, lines: Sequence[Any] | None = None,
                   ref: str | None = None) -> Any:
-    """Add a refund receipt (``sellReturn``) for the whole order or some lines."""
+    """Add a refund receipt (``sellReturn``) for what is left of the order, or some lines.
+
+    Its positions are those of the receipt it returns (the settlement if the
+    goods were handed over after a prepayment, else the sale), as they were
+    sent; earlier refunds, whatever their ``ref``, are taken off what is left.
+    Lines it cannot read, or a refund past what was sold, are kept as a
+    ``failed`` receipt naming why; nothing is sent. Called again for the same
+    refund after that, it tries anew (:func:`add_or_replace`).
+    """
     try:
         order = state.adapt(shop_order)
     except InvalidOrder as exc:
         return unbuildable(state, ReceiptKind.REFUND, Intent.SELL_RETURN, shop_order, exc)
-    key = event_key(lines, ref)
-    data = order.to_dict() | {"refund_lines": plain_lines(lines)}
-    plan = Plan(
-        ReceiptKind.REFUND, Intent.SELL_RETURN, order.ref, key, order.region, data,
-        lambda settings, external_id, callback, cashier: build_refund(
-            order, settings, external_id=external_id, lines=lines, callback_url=callback, cashier=cashier,
-            payment_method=_refund_method(state, order),
-        ),
-    )
-    sale = latest(state.session, state, ReceiptKind.SALE, order.ref, "")
+    try:
+        request: list[RefundLine] | None = refund_request(lines, order.lines, order.delivery)
+        problem = None
+    except InvalidOrder as exc:
+        request, problem = None, exc
+    key = event_key(request if problem is None else [_safe_repr(lines)], ref)
+    hold_order(state, order.ref)  # concurrent refunds of this order count one after the other
+    source = refund_source(state, order.ref)
+    plan = refund_plan(state, order, request, key, source, problem)
+    sale = source.receipt if source is not None else latest(state.session, state, ReceiptKind.SALE, order.ref, "")
     register = sale.register if sale is not None and sale.register is not None else None
     route = route_for(state, order.region, online=order.is_online, register=register,
-                   why="касса, пробившая чек продажи" if register is not None else None)
-    return add_receipt(state, plan, route, when=date.today())
+                      why="касса, пробившая чек продажи" if register is not None else None)
+    return add_or_replace(state, plan, route, when=source.day if source is not None else day(order.paid_at))
 
 
-def _refund_method(state: KassaState, order: Order) -> PaymentMethod | None:
-    settled = latest(state.session, state, ReceiptKind.SETTLEMENT, order.ref, "")
-    return PaymentMethod.FULL_PAYMENT if settled is not None else None
+def refund_plan(state: KassaState, order: Order, request: list[RefundLine] | None, key: str,
+                source: Source | None, problem: InvalidOrder | None = None) -> Plan:
+    """The refund of ``request`` (``None``: all that is left) of ``source`` (``None``: priced from the order).
+
+    Built at the register's settings on the day of the sale (its rates and tax system).
+    """
+    done = refunded_before(state, order.ref, source, event_key=key)
+    data = order.to_dict() | {"refund_lines": plain_lines(request) if problem is None else problem.errors}
+    if source is not None:
+        data["refund_of"] = source.receipt.external_id
+
+    def build(settings: ReceiptSettings, external_id: str, callback: str | None, cashier: Cashier | None
+              ) -> dict[str, Any]:
+        if problem is not None:
+            raise problem
+        return build_refund(order, settings, external_id=external_id, lines=request, callback_url=callback,
+                            cashier=cashier, payment_method=sale_method(settings, order),
+                            sold=source.sold if source else None, done=done,
+                            paid=source.paid if source else None, noted=data)
+
+    return Plan(ReceiptKind.REFUND, Intent.SELL_RETURN, order.ref, key, order.region, data, build)
 
 
 def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str | None, ref: str | None,
@@ -96,7 +145,7 @@ def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str 
             customer = Customer(**{k: _attribute(customer, k) for k in ("email", "phone", "name", "inn")})
         total = to_decimal(amount, "amount")
         data = {"customer": Order(ref=order_ref, customer=customer).to_dict()["customer"], "amount": str(total),
-                "region": region}
+                "region": region, "online": online}
     except InvalidOrder as exc:
         return unbuildable(state, ReceiptKind.TOP_UP, Intent.SELL,
                             {"ref": order_ref, "customer": customer, "amount": amount}, exc)
@@ -104,6 +153,7 @@ def create_top_up(state: KassaState, customer: Any, amount: Any, *, region: str 
         ReceiptKind.TOP_UP, Intent.SELL, order_ref, "", region, data,
         lambda settings, external_id, callback, cashier: build_top_up(
             customer, total, settings, external_id=external_id, callback_url=callback, cashier=cashier,
+            online=online,
         ),
     )
     return add_receipt(state, plan, route_for(state, region, online=online), when=date.today())
@@ -116,19 +166,25 @@ def _attribute(obj: Any, name: str) -> Any:
         raise InvalidOrder(f"не удалось прочитать: {type(exc).__name__}", field=f"customer.{name}") from None
 
 
-def create_correction(state: KassaState, shop_order: Any, *, intent: Intent, correction_type: Any,
-                      base_date: date, base_number: str | None = None, register: Any = None) -> Any:
-    """Add a correction receipt for ``shop_order``'s positions (sent at once: a person asked for it).
+def create_correction(state: KassaState, shop_order: Any, *, intent: Intent | str, correction_type: Any,
+                      base_date: date, base_number: str | None = None, register: Any = None,
+                      authorised_person: Any = None) -> Any:
+    """Add a correction receipt (FFD 1.2) for ``shop_order``'s positions (sent at once: a person asked for it).
 
-    Raises :class:`InvalidOrder` naming the field for a correction KOMTET would refuse: by instruction
-    without the instruction's number, or a base document dated in the future.
+    ``base_date`` is the date of the settlement being corrected (tag 1178): the
+    VAT is the register's on that date. ``base_number`` is the tax authority's
+    instruction number (tag 1179), for ``instruction`` only. ``authorised_person``
+    is ``Cashier(name, inn)`` (or ``(name, inn)``). Raises :class:`InvalidOrder`
+    naming the field for a correction KOMTET would refuse: by instruction without
+    the instruction's number, or a settlement dated in the future.
     """
     check_correction(correction_type, base_date, base_number)
+    person = as_person(authorised_person)
     try:
         order = state.adapt(shop_order)
     except InvalidOrder as exc:
         return unbuildable(state, ReceiptKind.CORRECTION, Intent.parse(intent), shop_order, exc)
-    plan = correction_plan(order, Intent.parse(intent), correction_type, base_date, base_number)
+    plan = correction_plan(order, Intent.parse(intent), correction_type, base_date, base_number, person)
     route = route_for(state, order.region, online=order.is_online, register=register, automatic=False)
     return add_receipt(state, plan, route, when=base_date)
 
@@ -173,23 +229,23 @@ def cashier_for(state: KassaState) -> Cashier | None:
 
 
 def add_receipt(state: KassaState, plan: Plan, route: Route | ByRegion, *, when: date, sequence: int = 1,
-         resend_of: Any = None) -> Any:
+                resend_of: Any = None) -> Any:
     """Insert the receipt and its first event in the shop's transaction, or return the one already there."""
     session = state.session
     where = route if isinstance(route, ByRegion) else None
-    if where is not None:
-        route = choose(state, where)
-    elif route.register is not None and route.register.id is None:
+    chosen = choose(state, route) if isinstance(route, ByRegion) else route
+    if where is None and chosen.register is not None and chosen.register.id is None:
         session.flush()  # a register added in this same transaction
-    external_id = make_external_id(state.config.external_id_prefix, plan.kind.value, plan.order_ref,
+    external_id = make_external_id(state.external_id_prefix(), plan.kind.value, plan.order_ref,
                                    plan.event_key, sequence)
     now = utcnow()
+    routed = _routed(state, plan, chosen, when, external_id)  # first: building may note in order_data
     values: dict[str, Any] = dict(
         external_id=external_id, order_ref=plan.order_ref, kind=plan.kind.value, event_key=plan.event_key,
         sequence=sequence, intent=plan.intent.value, region=plan.region,
         order_data=json.dumps(plan.order_data, ensure_ascii=False, separators=(",", ":")),
         attempts=0, next_attempt_at=now, created_at=now, updated_at=now, resend_of_id=getattr(resend_of, "id", None),
-    ) | _routed(state, plan, route, when, external_id)
+    ) | routed
     Receipt = state.models.Receipt
     receipt, version = insert_persistent(session, Receipt, values,
                                          state.models.CashRegister.__table__ if where else None)
@@ -197,19 +253,22 @@ def add_receipt(state: KassaState, plan: Plan, route: Route | ByRegion, *, when:
         return latest(session, state, plan.kind, plan.order_ref, plan.event_key)
     if where is not None and not state.registers.is_current(version):
         state.registers.forget()  # a register changed since they were read: route again with what is in force
-        route = choose(state, where)
-        changed = _routed(state, plan, route, when, external_id)
+        chosen = choose(state, where)
+        changed = _routed(state, plan, chosen, when, external_id)
         session.connection().execute(sa.update(Receipt.__table__).where(Receipt.id == receipt.id).values(changed))
         for key, value in changed.items():
             set_committed_value(receipt, key, value)
-    if isinstance(route.register, state.models.CashRegister):
-        set_committed_value(receipt, "register", route.register)
+    if isinstance(chosen.register, state.models.CashRegister):
+        set_committed_value(receipt, "register", chosen.register)
     remember_added(session, receipt)
     session.connection().execute(statements.insert_events(state.models.ReceiptEvent.__table__), dict(
         receipt_id=receipt.id, created_at=now, action="created", from_state=None, to_state=receipt.state,
-        message=receipt.last_error or route.reason))
+        message=receipt.last_error or chosen.reason))
     if receipt.state == S.QUEUED.value:
         mark_for_dispatch(session, state.dispatcher, receipt)
+        log.debug("receipt %s of order %s (%s) queued", external_id, plan.order_ref, plan.kind.value)
+    else:
+        warn(receipt, receipt.last_error or chosen.reason, register=chosen.register)
     _signal_created(state, receipt)
     return receipt
 
@@ -228,6 +287,13 @@ def _routed(state: KassaState, plan: Plan, route: Route, when: date, external_id
         except (InvalidOrder, ValueError) as exc:
             values.update(last_error=storable(str(exc)))
     return values
+
+
+def _fails_again(state: KassaState, plan: Plan, route: Route | ByRegion, when: date, previous: Any) -> bool:
+    """Whether ``plan`` would fail just as ``previous`` did (then a second failed receipt adds nothing)."""
+    chosen = choose(state, route) if isinstance(route, ByRegion) else route
+    outcome = _routed(state, plan, chosen, when, previous.external_id)
+    return bool(outcome["state"] == S.FAILED.value and outcome["last_error"] == previous.last_error)
 
 
 def unbuildable(state: KassaState, kind: ReceiptKind, intent: Intent, shop_order: Any, exc: Exception) -> Any:

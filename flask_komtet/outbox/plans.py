@@ -7,7 +7,7 @@ a register and builds the payload with that register's settings.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from ..receipts import (
     build_sale,
 )
 
-__all__ = ["Plan", "check_correction", "correction_key", "correction_plan", "day", "event_key",
+__all__ = ["Plan", "as_person", "check_correction", "correction_key", "correction_plan", "day", "event_key",
            "make_external_id", "plain_lines", "sale_method", "sale_plan"]
 
 
@@ -57,11 +57,13 @@ class Plan:
 
 
 def sale_plan(order: Order) -> Plan:
+    """The sale receipt of ``order``; its stored order notes the order line of each position."""
+    data = order.to_dict()
     return Plan(
-        ReceiptKind.SALE, Intent.SELL, order.ref, "", order.region, order.to_dict(),
+        ReceiptKind.SALE, Intent.SELL, order.ref, "", order.region, data,
         lambda settings, external_id, callback, cashier: build_sale(
             order, settings, external_id=external_id, callback_url=callback, cashier=cashier,
-            payment_method=sale_method(settings, order),
+            payment_method=sale_method(settings, order), noted=data,
         ),
     )
 
@@ -79,38 +81,54 @@ def correction_key(intent: Any, base_date: date, base_number: str | None) -> str
 
 
 def check_correction(correction_type: Any, base_date: date, base_number: str | None) -> None:
+    """Refuse (naming the field) a correction KOMTET would refuse: by instruction without its number, or a future date."""
     errors = {}
     if CorrectionType.parse(correction_type) is CorrectionType.INSTRUCTION and not base_number:
-        errors["base_number"] = "Для коррекции по предписанию нужен номер предписания"
+        errors["base_number"] = "Для коррекции по предписанию нужен номер предписания налогового органа"
     if base_date > date.today():
-        errors["base_date"] = "Дата документа-основания не может быть в будущем"
+        errors["base_date"] = "Дата расчета, который исправляется, не может быть в будущем"
     if errors:
         raise InvalidOrder(errors)
 
 
 def correction_plan(order: Order, intent: Intent, correction_type: Any, base_date: date,
-                     base_number: str | None) -> Plan:
-    data = order.to_dict() | {"correction": {"intent": intent.value, "type": str(correction_type),
-                                             "base_date": base_date.isoformat(), "base_number": base_number}}
+                     base_number: str | None, authorised_person: Cashier | None = None) -> Plan:
+    """A correction (FFD 1.2) of the settlement of ``base_date``, priced at the settings in force that day.
+
+    ``base_number`` (the tax authority's instruction) is kept only for a correction by instruction.
+    """
+    if CorrectionType.parse(correction_type) is not CorrectionType.INSTRUCTION:
+        base_number = None
+    correction: dict[str, Any] = {"intent": intent.value, "type": str(correction_type),
+                                  "base_date": base_date.isoformat(), "base_number": base_number}
+    if authorised_person is not None:
+        correction["authorised_person"] = {"name": authorised_person.name, "inn": authorised_person.inn}
+    data = order.to_dict() | {"correction": correction}
     return Plan(ReceiptKind.CORRECTION, intent, order.ref, correction_key(intent, base_date, base_number),
                  order.region, data,
                  lambda settings, external_id, callback, cashier: build_correction(
                      order, settings, external_id=external_id, intent=intent, correction_type=correction_type,
-                     base_date=base_date, base_number=base_number, callback_url=callback, cashier=cashier))
+                     base_date=base_date, base_number=base_number, callback_url=callback, cashier=cashier,
+                     authorised_person=authorised_person))
 
 
-def plain_lines(lines: Sequence[Any] | None) -> Any:
+def as_person(person: Any) -> Cashier | None:
+    """``authorised_person`` as given: a ``Cashier``, ``(name, inn)``, ``{"name", "inn"}`` or ``None``."""
+    if person is None or isinstance(person, Cashier):
+        return person
+    if isinstance(person, Mapping):
+        return Cashier(person.get("name") or "", person.get("inn"))
+    if isinstance(person, (tuple, list)) and 1 <= len(person) <= 2:
+        return Cashier(*person)
+    raise InvalidOrder("ожидается (ФИО, ИНН) или {\"name\": …, \"inn\": …}", field="authorised_person")
+
+
+def plain_lines(lines: Sequence[RefundLine] | None) -> Any:
     """Refund lines as JSON (``{"index", "quantity"}``), so a re-send or a settlement can read them back."""
     if lines is None:
         return None
-    plain = []
-    for line in lines:
-        if isinstance(line, int):
-            line = RefundLine(line)
-        elif isinstance(line, dict):
-            line = RefundLine(line["index"], line.get("quantity"))
-        plain.append({"index": line.index, "quantity": None if line.quantity is None else str(line.quantity)})
-    return plain
+    return [{"index": line.index, "quantity": None if line.quantity is None else str(line.quantity)}
+            for line in lines]
 
 
 def day(moment: datetime | None) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,8 @@ from ..models import utcnow
 if TYPE_CHECKING:
     from ..state import KassaState
 
-__all__ = ["NO_ANSWER", "S", "add_event", "as_text", "emit", "latest", "own_session", "storable", "to_int"]
+__all__ = ["NO_ANSWER", "S", "add_event", "as_text", "emit", "latest", "masked", "own_session", "replaceable",
+           "storable", "to_int", "warn"]
 
 log = logging.getLogger("flask_komtet.outbox")
 
@@ -35,6 +37,37 @@ def latest(session: Session, state: KassaState, kind: ReceiptKind, order_ref: st
         .order_by(Receipt.sequence.desc())
         .limit(1)
     ).first()
+
+
+_EMAIL = re.compile(r"([^\s@'\"<>(),;:]{1,2})[^\s@'\"<>(),;:]*@([^\s@'\"<>(),;:]+)")
+_PHONE = re.compile(r"(\+?\d)[\d\s()\-]{5,}(\d{2})")
+
+
+def masked(text: str | None) -> str:
+    """``text`` with buyers' emails and phones cut to a hint (``iv***@mail.ru``, ``+7***67``), for logs."""
+    if not text:
+        return ""
+    return _PHONE.sub(r"\1***\2", _EMAIL.sub(r"\1***@\2", text))
+
+
+def warn(receipt: Any, reason: str | None, *, register: Any = None, now: str | None = None) -> None:
+    """The WARNING of a receipt that failed or is held: order, kind, register, external id and why.
+
+    Never a secret, and buyers' contacts only as a hint (:func:`masked`).
+    """
+    register = register if register is not None else getattr(receipt, "register", None)
+    where = f"«{register.name}» (№{register.id})" if register is not None else "нет"
+    log.warning("receipt %s of order %s (%s, register %s) is %s: %s", receipt.external_id, receipt.order_ref,
+                receipt.kind, where, now or receipt.state, masked(reason))
+
+
+def replaceable(receipt: Any) -> bool:
+    """A ``failed`` receipt that never reached KOMTET: a new one may be built in its place.
+
+    Not one KOMTET did not answer (it may have it; that one is re-sent under its own id).
+    """
+    return (receipt.state == S.FAILED.value and receipt.task_id is None
+            and not (receipt.last_error or "").startswith(NO_ANSWER))
 
 
 def storable(text: str) -> str:

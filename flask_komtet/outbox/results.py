@@ -14,7 +14,7 @@ from .. import signals, statements
 from ..enums import ReceiptKind
 from ..errors import APIError
 from ..models import utcnow
-from .records import S, as_text, emit, log, own_session, to_int
+from .records import S, as_text, emit, log, own_session, to_int, warn
 from .send import client_for
 from .settlement import release_waiting
 
@@ -71,6 +71,10 @@ def apply_result(state: KassaState, receipt: Any, info: dict[str, Any], *, sourc
     if new is S.DONE and receipt.kind == ReceiptKind.SALE.value:
         released = release_waiting(state, session, receipt.order_ref)
     session.commit()
+    if new is S.DONE:
+        log.info("receipt %s done (%s): %s", getattr(receipt, "external_id", receipt.id), source, message)
+    else:
+        _warn_error(state, session, receipt, message)
     signal = signals.receipt_done if new is S.DONE else signals.receipt_failed
     if isinstance(receipt, Receipt):
         for key, value in _RESULT_COLUMNS.items():  # what the update wrote, without reading the row back
@@ -84,6 +88,14 @@ def apply_result(state: KassaState, receipt: Any, info: dict[str, Any], *, sourc
     if released:
         state.dispatcher.notify(released)
     return True
+
+
+def _warn_error(state: KassaState, session: Session, receipt: Any, message: str) -> None:
+    """A receipt KOMTET or the register refused: the WARNING names it (a row is read for its names)."""
+    if not isinstance(receipt, state.models.Receipt):
+        receipt = session.get(state.models.Receipt, receipt.id)
+    if receipt is not None:
+        warn(receipt, message, now=S.ERROR.value)
 
 
 def _str(value: Any) -> str | None:

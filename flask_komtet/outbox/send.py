@@ -25,7 +25,7 @@ from ..errors import (
     NotFound,
 )
 from ..models import utcnow
-from .records import NO_ANSWER, S, as_text, emit, log, own_session, to_int
+from .records import NO_ANSWER, S, as_text, emit, log, own_session, to_int, warn
 
 if TYPE_CHECKING:
     from ..state import KassaState
@@ -203,11 +203,21 @@ def _record(state: KassaState, session: Session, outcomes: list[_Outcome]) -> li
         })
         if signal is not None:
             signalled.append((receipt, signal))
+        _log_outcome(receipt, action, message, params["b_state"] if stored else None)
     if events:
         connection.execute(statements.insert_events(Event.__table__), events)
     for receipt, _ in signalled:
         session.expire(receipt)
     return signalled
+
+
+def _log_outcome(receipt: Any, action: str, message: str, new_state: str | None) -> None:
+    if new_state == S.FAILED.value or action == "queue_passive":
+        warn(receipt, message, now=new_state)
+    elif action == "retry":
+        log.info("receipt %s: %s", receipt.external_id, message)
+    else:
+        log.info("receipt %s %s: %s", receipt.external_id, action, message)
 
 
 def _failure_text(error: KomtetError, attempts: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -13,30 +13,34 @@ from ..enums import (
     Measure,
     PaymentMethod,
     PaymentType,
+    VatRate,
 )
 from ..errors import InvalidOrder
-from ..orders import Customer, Order, Payment
-from ..values import show, to_decimal
+from ..orders import Customer, Order, OrderLine, Payment
+from ..values import to_decimal
+from .contacts import check_inn
 from .document import default_type, payments_of, receipt
+from .followups import Refunded, Sold, refund_items, refund_request, refunded, settled_items, settled_vat
 from .money import rubles
 from .names import clean_text
-from .positions import (
-    Position,
-    checked_quantity,
-    position_dict,
-    priced_positions,
-    vat_for,
-)
-from .settings import NAME_LIMIT, Cashier, ReceiptSettings, RefundLine
+from .positions import position_dict, priced_positions, vat_for
+from .settings import CASHIER_LIMIT, NAME_LIMIT, Cashier, ReceiptSettings, RefundLine
 
-__all__ = ["build_correction", "build_refund", "build_sale", "build_settlement", "build_top_up", "receipt_total"]
+__all__ = ["build_correction", "build_refund", "build_sale", "build_settlement", "build_top_up", "done_as_sold",
+           "receipt_total", "sold_positions"]
 
 
 def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, callback_url: str | None = None,
-               cashier: Cashier | None = None, payment_method: PaymentMethod | None = None) -> dict[str, Any]:
-    """The sale receipt (``sell``) of a paid order."""
+               cashier: Cashier | None = None, payment_method: PaymentMethod | None = None,
+               noted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The sale receipt (``sell``) of a paid order.
+
+    ``noted["indices"]``, if given, is set to the order line of each position (so refunds can find them).
+    """
     method = payment_method or settings.payment_method
     positions = priced_positions(order, settings, method)
+    if noted is not None:
+        noted["indices"] = [p.index for p in positions]
     total = sum((p.total for p in positions), Decimal(0))
     payments = payments_of(order.payments, total, default_type(order))
     return receipt(external_id, Intent.SELL, settings, order.customer,
@@ -44,107 +48,85 @@ def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, cal
                     online=order.is_online)
 
 
-def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
-                 lines: Sequence[RefundLine | int | Mapping[str, Any]] | None = None,
-                 callback_url: str | None = None, cashier: Cashier | None = None,
-                 payment_method: PaymentMethod | None = None) -> dict[str, Any]:
-    """The refund receipt (``sellReturn``): the whole order as sold, or some lines and quantities.
+def sold_positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -> Sold:
+    """The positions ``order`` is sold with at ``method``, keyed by order line (see :mod:`.followups`)."""
+    return {p.index: position_dict(p, method) for p in priced_positions(order, settings, method)}
 
-    A part of a line is refunded at that line's own discounted unit total, so a
-    line refunded in parts never returns more than was paid for it.
+
+def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
+                 lines: Sequence[RefundLine | int | Mapping[str, Any] | OrderLine] | None = None,
+                 callback_url: str | None = None, cashier: Cashier | None = None,
+                 payment_method: PaymentMethod | None = None, sold: Sold | None = None,
+                 done: Refunded | None = None, paid: Sequence[Payment] | None = None,
+                 noted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The refund receipt (``sellReturn``): what is left of the order, or some lines and quantities.
+
+    ``sold`` is the positions of the receipt the refund returns (read from its
+    stored payload, :mod:`.followups`): they are copied with their rate, method and
+    object. Without it they are priced from ``order`` at ``payment_method``
+    (default: the register's). ``done`` is what earlier refunds returned: the
+    refund never goes past what was sold. ``paid`` is how the buyer paid
+    (default: ``order.payments``). A part of a line is refunded at that line's
+    own discounted unit total. ``noted["indices"]``, if given, is set to the
+    order line of each position (so later refunds can count what this one took).
     """
-    method = payment_method or settings.payment_method
-    sold = priced_positions(order, settings, method)
-    if lines is None:
-        chosen = [position_dict(p, method) for p in sold]
-        total = sum((p.total for p in sold), Decimal(0))
-        payments = payments_of(order.payments, total, default_type(order))
-    else:
-        by_index = {p.index: p for p in sold}
-        chosen = [position_dict(position, method) | {"quantity": quantity, "total": total}
-                  for position, quantity, total in _refund_parts(by_index, lines)]
-        total = sum((item["total"] for item in chosen), Decimal(0))
-        kind = next((p.type for p in order.payments if p.type is not PaymentType.PREPAYMENT), default_type(order))
-        payments = payments_of([], total, kind)
-    return receipt(external_id, Intent.SELL_RETURN, settings, order.customer, chosen, payments, cashier,
+    if sold is None:
+        sold = sold_positions(order, settings, payment_method or settings.payment_method)
+    chosen = refund_items(sold, refund_request(lines, order.lines, order.delivery), done or {})
+    if noted is not None:
+        noted["indices"] = [index for index, _ in chosen]
+    items = [item for _, item in chosen]
+    total = sum((item["total"] for item in items), Decimal(0))
+    payments = _returned(order.payments if paid is None else paid, total, default_type(order))
+    return receipt(external_id, Intent.SELL_RETURN, settings, order.customer, items, payments, cashier,
                     callback_url, online=order.is_online)
 
 
-def _refund_parts(by_index: Mapping[int | str, Position], lines: Any) -> list[tuple[Position, Decimal, Decimal]]:
-    """``(position, quantity, total)`` per line refunded; lines naming the same position count together."""
-    if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
-        raise InvalidOrder(f"ожидается список строк возврата, получено {show(lines)}", field="refund_lines")
-    merged: dict[int | str, list[Any]] = {}
-    for n, raw in enumerate(lines):
-        line = _refund_line(raw, n)
-        index = line.index
-        if isinstance(index, str) and index.strip().isdigit() and index.strip().isascii():
-            index = int(index)
-        valid = index == "delivery" or (isinstance(index, int) and not isinstance(index, bool))
-        position = by_index.get(index) if valid else None
-        if position is None:
-            raise InvalidOrder("такой позиции нет в чеке продажи", field=f"refund_lines[{n}].index")
-        field = f"refund_lines[{n}].quantity"
-        quantity = position.quantity if line.quantity is None else checked_quantity(to_decimal(line.quantity, field), field)
-        entry = merged.setdefault(position.index, [position, Decimal(0), n])
-        entry[1] += quantity
-        if entry[1] > position.quantity:
-            raise InvalidOrder(f"нельзя вернуть больше, чем продано ({position.quantity})", field=field)
-    return [_refund_part(position, quantity, n) for position, quantity, n in merged.values()]
-
-
-def _refund_part(position: Position, quantity: Decimal, n: int) -> tuple[Position, Decimal, Decimal]:
-    """``(position, quantity, total)``: part of a line at its own unit total."""
-    if quantity == position.quantity:
-        return position, quantity, position.total
-    # Proportional, but both the returned part and what stays must fit price × quantity.
-    low = position.total - rubles(position.price * (position.quantity - quantity))
-    high = min(position.total, rubles(position.price * quantity))
-    if low > high:
-        raise InvalidOrder("эту часть позиции нельзя вернуть отдельно: сумма меньше копейки",
-                           field=f"refund_lines[{n}].quantity")
-    total = min(max(rubles(position.total * quantity / position.quantity), low), high)
-    return position, quantity, total
-
-
-def _refund_line(raw: RefundLine | int | Mapping[str, Any], n: int) -> RefundLine:
-    if isinstance(raw, RefundLine):
-        return raw
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return RefundLine(raw)
-    if isinstance(raw, Mapping):
-        if "index" not in raw:
-            raise InvalidOrder("обязательное поле (номер строки заказа или \"delivery\")",
-                               field=f"refund_lines[{n}].index")
-        quantity = raw.get("quantity")
-        field = f"refund_lines[{n}].quantity"
-        return RefundLine(raw["index"], to_decimal(quantity, field) if quantity not in (None, "") else None)
-    raise InvalidOrder(f"непонятная строка возврата {show(raw)}", field=f"refund_lines[{n}]")
+def _returned(paid: Sequence[Payment], total: Decimal, default: PaymentType) -> list[dict[str, Any]]:
+    """The refund's payments: as paid when it returns all of it, else in the way the buyer paid the money."""
+    if paid and sum((p.amount for p in paid), Decimal(0)) == total:
+        return payments_of(paid, total, default)
+    money = [p for p in paid if p.type is not PaymentType.PREPAYMENT and p.amount]
+    return payments_of([], total, money[0].type if money else default)
 
 
 def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: str, prepaid: Decimal,
                      refunds: Sequence[Sequence[RefundLine | int | Mapping[str, Any]] | None] = (),
-                     callback_url: str | None = None, cashier: Cashier | None = None) -> dict[str, Any]:
+                     callback_url: str | None = None, cashier: Cashier | None = None,
+                     sold: Sold | None = None, done: Refunded | None = None, on: date | None = None,
+                     sold_vat: VatRate | None = None, new_lines_from: int | None = None,
+                     noted: dict[str, Any] | None = None) -> dict[str, Any]:
     """The settlement receipt («Полный расчет») after a prepayment receipt.
 
-    Positions carry the real payment object and the plain VAT rate; what was
-    refunded before (``refunds``: each refund's lines, ``None`` for a whole
-    refund) is left out; ``prepaid`` is offset with payment type ``prepayment``
-    and any remainder is paid by card (online) or cash.
+    ``sold`` is the prepayment's positions (from its stored payload): each one
+    that is left after the refunds in ``done`` becomes ``full_payment`` with its
+    real payment object (from ``order``) and the plain rate in force on ``on``
+    (a position at the register's old default ``sold_vat`` takes the default in
+    force). Lines of ``order`` from ``new_lines_from`` on (added at hand-over) are
+    priced from the order. Without ``sold``, positions are priced from ``order``
+    and ``refunds`` (each refund's lines, ``None`` for a whole refund) are left
+    out. ``prepaid`` is offset with payment type ``prepayment`` and any
+    remainder is paid by card (online) or cash. ``noted["indices"]``, if given,
+    is set to the order line of each position.
     """
-    method = PaymentMethod.FULL_PAYMENT
-    remaining = {p.index: [p, p.quantity, p.total] for p in priced_positions(order, settings, method)}
-    positions = {p[0].index: p[0] for p in remaining.values()}
-    for refund in refunds:
-        if refund is None:
-            remaining = {}
-            break
-        for position, quantity, total in _refund_parts(positions, refund):
-            entry = remaining.get(position.index)
-            if entry is not None:
-                entry[1] -= quantity
-                entry[2] -= total
-    items = [position_dict(p, method) | {"quantity": q, "total": t} for p, q, t in remaining.values() if q > 0]
+    current = sold_positions(order, settings, PaymentMethod.FULL_PAYMENT)
+    added: list[tuple[Any, dict[str, Any]]] = []
+    if sold is None:
+        sold, done = current, {}
+        for refund in refunds:
+            part = refund_items(sold, refund_request(refund, order.lines, order.delivery), done)
+            done = refunded([done_as_sold(done), dict(part)])
+    elif new_lines_from is not None:
+        added = [(i, item) for i, item in current.items() if i not in sold
+                 and (i == "delivery" or (isinstance(i, int) and i >= new_lines_from))]
+    day = on or date.today()
+    objects = {index: item["payment_object"] for index, item in current.items()}
+    chosen = settled_items(sold, done or {}, objects=objects, default_object=settings.payment_object.value,
+                           vat=lambda rate: settled_vat(rate, on=day, default_then=sold_vat,
+                                                        default_now=settings.vat)) + added
+    if noted is not None:
+        noted["indices"] = [index for index, _ in chosen]
+    items = [item for _, item in chosen]
     total = sum((item["total"] for item in items), Decimal(0))
     if not items or total == 0:
         raise InvalidOrder("заказ полностью возвращен: закрывать нечего", field="order")
@@ -154,39 +136,69 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
     payments = [Payment(PaymentType.PREPAYMENT, prepaid)] + (
         [Payment(default_type(order), total - prepaid)] if total > prepaid else [])
     return receipt(external_id, Intent.SELL, settings, order.customer, items,
-                    payments_of(payments, total, PaymentType.PREPAYMENT), cashier, callback_url)
+                    payments_of(payments, total, PaymentType.PREPAYMENT), cashier, callback_url,
+                    online=order.is_online)
+
+
+def done_as_sold(done: Refunded) -> Sold:
+    """What earlier refunds returned, in the shape :func:`~.followups.refunded` adds up."""
+    return {index: {"quantity": quantity, "total": total} for index, (quantity, total) in done.items()}
 
 
 def build_correction(order: Order, settings: ReceiptSettings, *, external_id: str, intent: Intent,
                      correction_type: CorrectionType, base_date: date, base_number: str | None = None,
                      callback_url: str | None = None, cashier: Cashier | None = None,
-                     payment_method: PaymentMethod = PaymentMethod.FULL_PAYMENT) -> dict[str, Any]:
-    """A correction receipt (``sellCorrection`` / ``sellReturnCorrection``) with KOMTET v2 ``correction_info``.
+                     payment_method: PaymentMethod = PaymentMethod.FULL_PAYMENT,
+                     authorised_person: Cashier | None = None) -> dict[str, Any]:
+    """A correction receipt (``sellCorrection`` / ``sellReturnCorrection``), FFD 1.2.
 
     ``correction_type`` is ``self`` (the shop found the mistake) or ``instruction``
-    (the tax office ordered it); ``base_date`` and ``base_number`` name the
-    document it rests on.
+    (by the tax authority's instruction). ``base_date`` is the date of the
+    settlement being corrected (tag 1178); ``base_number`` is the instruction's
+    number (tag 1179), sent only for ``instruction``. ``settings`` should be the
+    register's as in force on ``base_date`` (its VAT). ``authorised_person``
+    (name, INN) is who signs the correction, as in the SDK's
+    ``CorrectionCheck.set_authorised_person``.
     """
     intent = Intent.parse(intent)
     if not intent.is_correction:
         raise InvalidOrder(f"{intent.value} не является чеком коррекции", field="intent")
+    kind = CorrectionType.parse(correction_type)
     positions = priced_positions(order, settings, payment_method)
     total = sum((p.total for p in positions), Decimal(0))
     payments = payments_of(order.payments, total, default_type(order))
-    info: dict[str, Any] = {"type": CorrectionType.parse(correction_type).value,
-                            "base_date": base_date.strftime("%d.%m.%Y")}
-    if base_number:
+    info: dict[str, Any] = {"type": kind.value, "base_date": base_date.strftime("%d.%m.%Y")}
+    if kind is CorrectionType.INSTRUCTION and base_number:
         info["base_number"] = str(base_number)[:32]
-    payload = receipt(external_id, intent, settings, order.customer,
-                       [position_dict(p, payment_method) for p in positions], payments, cashier, callback_url,
-                       extra={"correction_info": info})
-    return payload
+    extra: dict[str, Any] = {"correction_info": info}
+    if authorised_person is not None:
+        extra["authorised_person"] = _person(authorised_person, "authorised_person")
+    return receipt(external_id, intent, settings, order.customer,
+                    [position_dict(p, payment_method) for p in positions], payments, cashier, callback_url,
+                    extra=extra, online=order.is_online)
+
+
+def _person(person: Cashier, field: str) -> dict[str, Any]:
+    name = clean_text(str(person.name or ""), CASHIER_LIMIT)
+    if not name:
+        raise InvalidOrder("укажите ФИО", field=f"{field}.name")
+    result: dict[str, Any] = {"name": name}
+    if person.inn:
+        try:
+            result["inn"] = check_inn(str(person.inn), person=True)
+        except ValueError as exc:
+            raise InvalidOrder(str(exc), field=f"{field}.inn") from None
+    return result
 
 
 def build_top_up(customer: Customer, amount: Decimal | int | str, settings: ReceiptSettings, *, external_id: str,
-                 payment_type: PaymentType = PaymentType.CARD, callback_url: str | None = None,
-                 cashier: Cashier | None = None) -> dict[str, Any]:
-    """A balance top-up: one position named by the register («Пополнение баланса»)."""
+                 payment_type: PaymentType | None = None, callback_url: str | None = None,
+                 cashier: Cashier | None = None, online: bool = True) -> dict[str, Any]:
+    """A balance top-up: one position named by the register («Пополнение баланса»).
+
+    ``online=False`` (cash at the counter) is paid in cash and printed, unless ``payment_type`` says otherwise.
+    """
+    payment_type = payment_type or (PaymentType.CARD if online else PaymentType.CASH)
     total = to_decimal(amount, "amount")
     if rubles(total) != total or total <= 0:
         raise InvalidOrder("сумма пополнения должна быть больше нуля, не больше двух знаков после запятой",
@@ -198,7 +210,8 @@ def build_top_up(customer: Customer, amount: Decimal | int | str, settings: Rece
                 "vat": vat.value, "measure": int(Measure.PIECE), "payment_method": method.value,
                 "payment_object": settings.top_up_payment_object.value}
     return receipt(external_id, Intent.SELL, settings, customer, [position],
-                    payments_of([Payment(payment_type, total)], total, payment_type), cashier, callback_url)
+                    payments_of([Payment(payment_type, total)], total, payment_type), cashier, callback_url,
+                    online=online)
 
 
 def receipt_total(payload: Mapping[str, Any]) -> Decimal:
