@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,13 +29,16 @@ from .positions import (
     vat_for,
 )
 from .settings import NAME_LIMIT, Cashier, ReceiptSettings, RefundLine
+from .taxes import check_rate
 
 __all__ = ["build_correction", "build_refund", "build_sale", "build_settlement", "build_top_up", "receipt_total"]
 
 
 def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, callback_url: str | None = None,
-               cashier: Cashier | None = None, payment_method: PaymentMethod | None = None) -> dict[str, Any]:
-    """The sale receipt (``sell``) of a paid order."""
+               cashier: Cashier | None = None, payment_method: PaymentMethod | None = None,
+               rates_as_of: date | None = None) -> dict[str, Any]:
+    """The sale receipt (``sell``) of a paid order; VAT rates as of ``rates_as_of`` or ``settings.receipt_date``."""
+    settings = _as_of(settings, rates_as_of)
     method = payment_method or settings.payment_method
     positions = priced_positions(order, settings, method)
     total = sum((p.total for p in positions), Decimal(0))
@@ -47,12 +51,16 @@ def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, cal
 def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
                  lines: Sequence[RefundLine | int | Mapping[str, Any]] | None = None,
                  callback_url: str | None = None, cashier: Cashier | None = None,
-                 payment_method: PaymentMethod | None = None) -> dict[str, Any]:
+                 payment_method: PaymentMethod | None = None, rates_as_of: date | None = None) -> dict[str, Any]:
     """The refund receipt (``sellReturn``): the whole order as sold, or some lines and quantities.
 
     A part of a line is refunded at that line's own discounted unit total, so a
-    line refunded in parts never returns more than was paid for it.
+    line refunded in parts never returns more than was paid for it. VAT rates are
+    those of the sale: checked as of ``rates_as_of``, else the day the order was paid
+    (unknown: no date check).
     """
+    paid_on = order.paid_at.date() if order.paid_at is not None else None
+    settings = replace(settings, receipt_date=rates_as_of or paid_on)
     method = payment_method or settings.payment_method
     sold = priced_positions(order, settings, method)
     if lines is None:
@@ -124,7 +132,8 @@ def _refund_line(raw: RefundLine | int | Mapping[str, Any], n: int) -> RefundLin
 
 def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: str, prepaid: Decimal,
                      refunds: Sequence[Sequence[RefundLine | int | Mapping[str, Any]] | None] = (),
-                     callback_url: str | None = None, cashier: Cashier | None = None) -> dict[str, Any]:
+                     callback_url: str | None = None, cashier: Cashier | None = None,
+                     rates_as_of: date | None = None) -> dict[str, Any]:
     """The settlement receipt («Полный расчет») after a prepayment receipt.
 
     Positions carry the real payment object and the plain VAT rate; what was
@@ -132,6 +141,7 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
     refund) is left out; ``prepaid`` is offset with payment type ``prepayment``
     and any remainder is paid by card (online) or cash.
     """
+    settings = _as_of(settings, rates_as_of)
     method = PaymentMethod.FULL_PAYMENT
     remaining = {p.index: [p, p.quantity, p.total] for p in priced_positions(order, settings, method)}
     positions = {p[0].index: p[0] for p in remaining.values()}
@@ -154,51 +164,72 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
     payments = [Payment(PaymentType.PREPAYMENT, prepaid)] + (
         [Payment(default_type(order), total - prepaid)] if total > prepaid else [])
     return receipt(external_id, Intent.SELL, settings, order.customer, items,
-                    payments_of(payments, total, PaymentType.PREPAYMENT), cashier, callback_url)
+                    payments_of(payments, total, PaymentType.PREPAYMENT), cashier, callback_url,
+                    online=order.is_online)
 
 
 def build_correction(order: Order, settings: ReceiptSettings, *, external_id: str, intent: Intent,
                      correction_type: CorrectionType, base_date: date, base_number: str | None = None,
                      callback_url: str | None = None, cashier: Cashier | None = None,
-                     payment_method: PaymentMethod = PaymentMethod.FULL_PAYMENT) -> dict[str, Any]:
+                     payment_method: PaymentMethod = PaymentMethod.FULL_PAYMENT, online: bool | None = None,
+                     rates_as_of: date | None = None) -> dict[str, Any]:
     """A correction receipt (``sellCorrection`` / ``sellReturnCorrection``) with KOMTET v2 ``correction_info``.
 
     ``correction_type`` is ``self`` (the shop found the mistake) or ``instruction``
     (the tax office ordered it); ``base_date`` and ``base_number`` name the
-    document it rests on.
+    document it rests on. ``online`` (default: the order's) as for a sale: a
+    correction at the counter is printed, paid in cash unless the order says otherwise.
     """
+    settings = _as_of(settings, rates_as_of)
+    online = order.is_online if online is None else online
     intent = Intent.parse(intent)
     if not intent.is_correction:
         raise InvalidOrder(f"{intent.value} не является чеком коррекции", field="intent")
     positions = priced_positions(order, settings, payment_method)
     total = sum((p.total for p in positions), Decimal(0))
-    payments = payments_of(order.payments, total, default_type(order))
+    payments = payments_of(order.payments, total, PaymentType.CARD if online else PaymentType.CASH)
     info: dict[str, Any] = {"type": CorrectionType.parse(correction_type).value,
                             "base_date": base_date.strftime("%d.%m.%Y")}
     if base_number:
         info["base_number"] = str(base_number)[:32]
     payload = receipt(external_id, intent, settings, order.customer,
                        [position_dict(p, payment_method) for p in positions], payments, cashier, callback_url,
-                       extra={"correction_info": info})
+                       extra={"correction_info": info}, online=online)
     return payload
 
 
 def build_top_up(customer: Customer, amount: Decimal | int | str, settings: ReceiptSettings, *, external_id: str,
-                 payment_type: PaymentType = PaymentType.CARD, callback_url: str | None = None,
-                 cashier: Cashier | None = None) -> dict[str, Any]:
-    """A balance top-up: one position named by the register («Пополнение баланса»)."""
+                 payment_type: PaymentType | None = None, callback_url: str | None = None,
+                 cashier: Cashier | None = None, online: bool | None = None,
+                 rates_as_of: date | None = None) -> dict[str, Any]:
+    """A balance top-up: one position named by the register («Пополнение баланса»).
+
+    ``online=False`` (cash at the counter): paid in cash, printed, not «расчет в Интернете»;
+    by default online unless ``payment_type`` is cash, paid by card online.
+    """
+    if online is None:
+        online = payment_type is not PaymentType.CASH
+    payment_type = payment_type or (PaymentType.CARD if online else PaymentType.CASH)
+    settings = _as_of(settings, rates_as_of)
     total = to_decimal(amount, "amount")
     if rubles(total) != total or total <= 0:
         raise InvalidOrder("сумма пополнения должна быть больше нуля, не больше двух знаков после запятой",
                            field="amount")
     method = settings.top_up_payment_method
+    check_rate(settings.vat, settings.tax_system, settings.receipt_date, "settings.vat")
     vat = vat_for(settings.vat, method.is_prepayment)
     name = clean_text(settings.top_up_name or "", NAME_LIMIT) or "Пополнение баланса"
     position = {"name": name, "price": total, "quantity": Decimal(1), "total": total,
                 "vat": vat.value, "measure": int(Measure.PIECE), "payment_method": method.value,
                 "payment_object": settings.top_up_payment_object.value}
     return receipt(external_id, Intent.SELL, settings, customer, [position],
-                    payments_of([Payment(payment_type, total)], total, payment_type), cashier, callback_url)
+                    payments_of([Payment(payment_type, total)], total, payment_type), cashier, callback_url,
+                    online=online)
+
+
+def _as_of(settings: ReceiptSettings, day: date | None) -> ReceiptSettings:
+    """``settings`` whose VAT rates are checked as of ``day`` (a follow-up's original date), if given."""
+    return settings if day is None else replace(settings, receipt_date=day)
 
 
 def receipt_total(payload: Mapping[str, Any]) -> Decimal:

@@ -1,0 +1,139 @@
+"""Tax cross-checks: which VAT rate goes with which tax system, and which rate is in force on a day.
+
+* 5 % and 7 % (5/105, 7/107) are the rates of УСН payers over the VAT threshold
+  (НК РФ art. 164 p. 8, in force from 2025-01-01); any other tax system with them is an error.
+* 20 % (20/120) is the general rate up to 2025-12-31; from 2026-01-01 it is 22 % (22/122)
+  (НК РФ art. 164 p. 3 as amended by law 425-ФЗ of 28.11.2025). A new settlement takes the
+  rate in force on its date; a follow-up (a refund) keeps the rate of the receipt it follows
+  (ФНС letter of 15.12.2025 № АБ-4-20/11248@), so it is checked against that receipt's date.
+
+Each check returns a Russian message (``None`` when all is well); :func:`check_rate` raises
+:class:`~flask_komtet.errors.InvalidOrder` naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from ..enums import TaxSystem, VatRate
+from ..errors import InvalidOrder
+
+__all__ = ["USN", "USN_RATES", "check_rate", "rate_date_problem", "rate_problem", "register_tax_problems",
+           "tax_system_problem"]
+
+USN = frozenset({TaxSystem.SIMPLIFIED_IN, TaxSystem.SIMPLIFIED_IN_OUT})
+USN_RATES = frozenset({VatRate.RATE_5, VatRate.RATE_7, VatRate.RATE_105, VatRate.RATE_107})
+
+_RATE_22_FROM = date(2026, 1, 1)
+_USN_VAT_FROM = date(2025, 1, 1)
+#: plain rate -> (first day in force or None, first day no longer in force or None)
+_IN_FORCE: Mapping[VatRate, tuple[date | None, date | None]] = {
+    VatRate.RATE_20: (None, _RATE_22_FROM),
+    VatRate.RATE_22: (_RATE_22_FROM, None),
+    VatRate.RATE_5: (_USN_VAT_FROM, None),
+    VatRate.RATE_7: (_USN_VAT_FROM, None),
+}
+_SUCCESSOR = {VatRate.RATE_20: VatRate.RATE_22, VatRate.RATE_22: VatRate.RATE_20}
+
+
+def _percent(rate: VatRate) -> str:
+    """«20%» or «20/120» as the shop owner writes it."""
+    return f"{rate.plain.percent}/{100 + rate.plain.percent}" if rate.is_calculated else f"{rate.percent}%"
+
+
+def tax_system_problem(rate: VatRate, tax_system: TaxSystem) -> str | None:
+    """5 %/7 % (5/105, 7/107) with a tax system other than УСН."""
+    if rate in USN_RATES and tax_system not in USN:
+        return (f"ставка НДС {_percent(rate)} применяется только при УСН (НК РФ ст. 164 п. 8), "
+                f"а система налогообложения — {tax_system.label}")
+    return None
+
+
+def rate_date_problem(rate: VatRate, on: date | None) -> str | None:
+    """A rate not in force on ``on`` (``None``: no date known, nothing to check), naming the rate that is."""
+    if on is None:
+        return None
+    since, until = _IN_FORCE.get(rate.plain, (None, None))
+    day = f"{on:%d.%m.%Y}"
+    if until is not None and on >= until:
+        successor = _SUCCESSOR[rate.plain]
+        now = successor.calculated if rate.is_calculated else successor
+        return (f"ставка НДС {_percent(rate)} не действует с {until:%d.%m.%Y}: на {day} "
+                f"действует ставка {_percent(now)}")
+    if since is not None and on < since:
+        before = _SUCCESSOR.get(rate.plain)
+        instead = ""
+        if before is not None:
+            instead = f": на {day} действует ставка {_percent(before.calculated if rate.is_calculated else before)}"
+        return f"ставка НДС {_percent(rate)} действует с {since:%d.%m.%Y}{instead}"
+    return None
+
+
+def rate_problem(rate: VatRate, tax_system: TaxSystem, on: date | None) -> str | None:
+    """The first of :func:`tax_system_problem` and :func:`rate_date_problem`."""
+    return tax_system_problem(rate, tax_system) or rate_date_problem(rate, on)
+
+
+def check_rate(rate: VatRate, tax_system: TaxSystem, on: date | None, field: str) -> None:
+    """Raise :class:`InvalidOrder` naming ``field`` if ``rate`` may not go on this receipt."""
+    problem = rate_problem(rate, tax_system, on)
+    if problem:
+        raise InvalidOrder(problem, field=field)
+
+
+def _parsed(enum: Any, value: Any) -> Any:
+    try:
+        return None if value in (None, "") else enum.parse(value)
+    except ValueError:
+        return None  # an unreadable value gets its own message from the field's validator
+
+
+def register_tax_problems(register: Any, *, today: date | None = None) -> dict[str, str]:
+    """A register's tax settings that no receipt could carry, as ``{field: message}``.
+
+    Checks the default VAT and the delivery VAT with the tax system, and the same after
+    the scheduled change (``next_tax_system``/``next_vat`` from ``tax_change_date``).
+    With ``today`` also checks that the rate receipts get today and on the change date
+    is in force then (the admin form passes it; the model does not, so stored data never
+    depends on the clock).
+    """
+    problems: dict[str, str] = {}
+    tax = _parsed(TaxSystem, getattr(register, "tax_system", None))
+    vat = _parsed(VatRate, getattr(register, "vat", None))
+    delivery = _parsed(VatRate, getattr(register, "delivery_vat", None))
+    next_tax = _parsed(TaxSystem, getattr(register, "next_tax_system", None))
+    next_vat = _parsed(VatRate, getattr(register, "next_vat", None))
+    change_on = getattr(register, "tax_change_date", None)
+    if tax is None:
+        return problems
+    scheduled = change_on is not None and (next_tax is not None or next_vat is not None)
+    later_tax = next_tax if scheduled and next_tax is not None else tax
+    later_vat = next_vat if scheduled and next_vat is not None else vat
+    changed_field = "next_vat" if next_vat is not None else "next_tax_system"
+    checks: list[tuple[str, VatRate | None, TaxSystem, str]] = [
+        ("vat", vat, tax, ""), ("delivery_vat", delivery, tax, "")]
+    if scheduled:
+        day = f"с {change_on:%d.%m.%Y}: "
+        checks += [(changed_field, later_vat, later_tax, day), ("delivery_vat", delivery, later_tax, day)]
+    for field, rate, system, prefix in checks:
+        problem = tax_system_problem(rate, system) if rate is not None else None
+        if problem and field not in problems:
+            problems[field] = _capital(prefix + problem)
+    if today is not None:
+        in_force_now = later_vat if scheduled and today >= change_on else vat
+        field_now = changed_field if scheduled and today >= change_on else "vat"
+        if in_force_now is not None and field_now not in problems:
+            problem = rate_date_problem(in_force_now, today)
+            if problem:
+                problems[field_now] = _capital(f"сегодня {problem}")
+        if scheduled and change_on > today and later_vat is not None and changed_field not in problems:
+            problem = rate_date_problem(later_vat, change_on)
+            if problem:
+                problems[changed_field] = _capital(f"с {change_on:%d.%m.%Y}: {problem}")
+    return problems
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
