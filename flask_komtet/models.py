@@ -36,6 +36,7 @@ from .enums import (
     TaxSystem,
     VatRate,
 )
+from .receipts.taxes import register_tax_problems
 
 __all__ = ["Kopecks", "Models", "get_models", "insert_persistent", "utcnow"]
 
@@ -192,11 +193,24 @@ def _define(db: Any) -> Models:
         def _check_tax_system(self, key: str, value: Any) -> int | None:
             return None if value is None and key == "next_tax_system" else int(TaxSystem.parse(value))
 
+        def check_taxes(self) -> None:
+            """Refuse tax settings no receipt could carry (5 %/7 % without УСН, now or after the scheduled
+            change): ``ValueError`` naming the field. Runs before every insert and update."""
+            problems = register_tax_problems(self)
+            if problems:
+                raise ValueError("; ".join(f"{field}: {message}" for field, message in problems.items()))
+
         def serves(self, region: str | None, *, online: bool) -> bool:
             """Whether this register serves ``region`` (extra regions only for online payments)."""
             if region is None:
                 return False
             return region == self.region or (online and region in (self.extra_regions or []))
+
+    def _check_taxes(mapper: Any, connection: Any, register: Any) -> None:
+        register.check_taxes()
+
+    sa.event.listen(CashRegister, "before_insert", _check_taxes)
+    sa.event.listen(CashRegister, "before_update", _check_taxes)
 
     class Receipt(Model):
         """One receipt sent (or to be sent) to KOMTET, and what came of it."""
