@@ -231,7 +231,7 @@ class KomtetClient:
         error = data if isinstance(data, dict) else {}
         title, code, description = error.get("title"), error.get("code"), error.get("description")
         message = f"{method} {url}: {status} " + " — ".join(str(x) for x in (title, description) if x)
-        kwargs = dict(status=status, title=title, code=code, description=description,
+        kwargs: dict[str, Any] = dict(status=status, title=title, code=code, description=description,
                       body=data if data is not None else response.text[:2000])
         if status >= 500:
             raise ServerError(message, **kwargs)

@@ -46,7 +46,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def insert_persistent(session: Session, model: type, values: dict[str, Any],
+def insert_persistent(session: Session, model: Any, values: dict[str, Any],
                       registers: sa.Table | None = None) -> tuple[Any | None, tuple[Any, ...]]:
     """INSERT a ``model`` row in ``session``'s transaction with one statement: ``(instance, more)``.
 
@@ -112,7 +112,7 @@ _CACHE_KEY = "_komtet_kassa_models"
 
 def get_models(db: Any) -> Models:
     """The models on ``db`` (a Flask-SQLAlchemy instance), defined on first call."""
-    models = db.__dict__.get(_CACHE_KEY)
+    models: Models | None = db.__dict__.get(_CACHE_KEY)
     if models is None:
         models = _define(db)
         setattr(db, _CACHE_KEY, models)
@@ -124,9 +124,9 @@ def _json_text(value: Any) -> str:
 
 
 def _define(db: Any) -> Models:
-    Model = db.Model
+    Model: Any = db.Model  # the host's declarative base, known only at runtime
 
-    class CashRegister(Model):
+    class CashRegister(Model):  # type: ignore[misc]  # the host's db.Model
         """A KOMTET shop + queue (one cash register) serving a region.
 
         Parts-Soft's «Онлайн-кассы для фискализации»: one row per register and
@@ -212,7 +212,7 @@ def _define(db: Any) -> Models:
     sa.event.listen(CashRegister, "before_insert", _check_taxes)
     sa.event.listen(CashRegister, "before_update", _check_taxes)
 
-    class Receipt(Model):
+    class Receipt(Model):  # type: ignore[misc]  # the host's db.Model
         """One receipt sent (or to be sent) to KOMTET, and what came of it."""
 
         __tablename__ = "komtet_receipt"
@@ -283,7 +283,7 @@ def _define(db: Any) -> Models:
         def kind_label(self) -> str:
             return ReceiptKind.parse(self.kind).label
 
-    class ReceiptEvent(Model):
+    class ReceiptEvent(Model):  # type: ignore[misc]  # the host's db.Model
         """One transition or API exchange of a receipt, secrets masked."""
 
         __tablename__ = "komtet_receipt_event"

@@ -243,8 +243,8 @@ def _correction(info: Any, out: Problems) -> None:
         _text(info["base_number"], "correction_info.base_number", out, limit=32)
 
 
-def validate_task(payload: Mapping[str, Any], *, version: int = 2) -> Problems:
-    """Every problem KOMTET would answer 422 for, as ``(field, message)``; ``[]`` when valid."""
+def validate_task(payload: Any, *, version: int = 2) -> Problems:
+    """Every problem KOMTET would answer 422 for, as ``(field, message)``; ``[]`` when valid (any JSON value)."""
     out: Problems = []
     if not isinstance(payload, Mapping):
         return [("task", "тело запроса должно быть JSON-объектом")]
@@ -269,8 +269,9 @@ def validate_task(payload: Mapping[str, Any], *, version: int = 2) -> Problems:
     totals = [_position(item, f"positions[{i}]", out) for i, item in enumerate(positions)]
     _usn_rates(payload.get("company"), positions, out)
     paid = _payments(payload.get("payments"), out)
-    if paid is not None and all(t is not None for t in totals):
-        total = sum(totals, Decimal(0))  # type: ignore[arg-type]
+    known = [t for t in totals if t is not None]
+    if paid is not None and len(known) == len(totals):
+        total = sum(known, Decimal(0))
         if paid != total:
             out.append(("payments", f"сумма оплат {paid} не равна сумме позиций {total}"))
     cashier = payload.get("cashier")

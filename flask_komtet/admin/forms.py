@@ -56,7 +56,7 @@ __all__ = ["WriteOnlyField", "register_form_class", "template_help"]
 REQUIRED = "Обязательное поле"
 
 
-class WriteOnlyField(PasswordField):
+class WriteOnlyField(PasswordField):  # type: ignore[misc]  # WTForms ships no types (see pyproject)
     """A password input that never holds (or shows) the stored value."""
 
     def process_data(self, value: Any) -> None:
@@ -67,7 +67,7 @@ class WriteOnlyField(PasswordField):
             setattr(obj, name, self.data.strip())
 
 
-class _EnumField(SelectField):
+class _EnumField(SelectField):  # type: ignore[misc]  # WTForms ships no types
     """A select of an enum's current values; an obsolete value posted anyway gets the enum's message."""
 
     def __init__(self, label: str, enum: Any, *, optional: bool = False, blank: str = "—", **kwargs: Any) -> None:
@@ -99,7 +99,7 @@ class _EnumField(SelectField):
         setattr(obj, name, value)
 
 
-class _RegionsText(StringField):
+class _RegionsText(StringField):  # type: ignore[misc]  # WTForms ships no types
     """Extra regions typed as codes separated by commas (when the shop configured no region list)."""
 
     def process_data(self, value: Any) -> None:
@@ -109,7 +109,7 @@ class _RegionsText(StringField):
         setattr(obj, name, [code.strip() for code in (self.data or "").split(",") if code.strip()])
 
 
-class _RegionsSelect(SelectMultipleField):
+class _RegionsSelect(SelectMultipleField):  # type: ignore[misc]  # WTForms ships no types
     def populate_obj(self, obj: Any, name: str) -> None:
         setattr(obj, name, list(self.data or []))
 
@@ -247,7 +247,7 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
                 self.extra_regions.choices = dict(choices)
 
         def validate(self, extra_validators: Any = None) -> bool:
-            ok = super().validate(extra_validators)
+            ok = bool(super().validate(extra_validators))
             obj = getattr(self, "_obj", None)
             if obj is None and not self.secret.data:
                 self.secret.errors = [*self.secret.errors, "Укажите Secret из личного кабинета КОМТЕТ Кассы"]

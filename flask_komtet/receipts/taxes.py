@@ -105,16 +105,18 @@ def register_tax_problems(register: Any, *, today: date | None = None) -> dict[s
     delivery = _parsed(VatRate, getattr(register, "delivery_vat", None))
     next_tax = _parsed(TaxSystem, getattr(register, "next_tax_system", None))
     next_vat = _parsed(VatRate, getattr(register, "next_vat", None))
-    change_on = getattr(register, "tax_change_date", None)
+    change_on: date | None = getattr(register, "tax_change_date", None)
     if tax is None:
         return problems
-    scheduled = change_on is not None and (next_tax is not None or next_vat is not None)
+    if change_on is None or (next_tax is None and next_vat is None):
+        change_on = None  # no scheduled change
+    scheduled = change_on is not None
     later_tax = next_tax if scheduled and next_tax is not None else tax
     later_vat = next_vat if scheduled and next_vat is not None else vat
     changed_field = "next_vat" if next_vat is not None else "next_tax_system"
     checks: list[tuple[str, VatRate | None, TaxSystem, str]] = [
         ("vat", vat, tax, ""), ("delivery_vat", delivery, tax, "")]
-    if scheduled:
+    if change_on is not None:
         day = f"с {change_on:%d.%m.%Y}: "
         checks += [(changed_field, later_vat, later_tax, day), ("delivery_vat", delivery, later_tax, day)]
     for field, rate, system, prefix in checks:
@@ -122,13 +124,14 @@ def register_tax_problems(register: Any, *, today: date | None = None) -> dict[s
         if problem and field not in problems:
             problems[field] = _capital(prefix + problem)
     if today is not None:
-        in_force_now = later_vat if scheduled and today >= change_on else vat
-        field_now = changed_field if scheduled and today >= change_on else "vat"
+        changed = change_on is not None and today >= change_on
+        in_force_now = later_vat if changed else vat
+        field_now = changed_field if changed else "vat"
         if in_force_now is not None and field_now not in problems:
             problem = rate_date_problem(in_force_now, today)
             if problem:
                 problems[field_now] = _capital(f"сегодня {problem}")
-        if scheduled and change_on > today and later_vat is not None and changed_field not in problems:
+        if change_on is not None and change_on > today and later_vat is not None and changed_field not in problems:
             problem = rate_date_problem(later_vat, change_on)
             if problem:
                 problems[changed_field] = _capital(f"с {change_on:%d.%m.%Y}: {problem}")
