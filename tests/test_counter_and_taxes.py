@@ -157,7 +157,7 @@ def test_a_2025_sale_at_twenty_percent_is_never_refunded_at_twenty_two_in_2026(s
     if row.state == "done":
         assert [p["vat"] for p in sent(emulator, refund_id)["positions"]] == ["20"]
     else:
-        assert refunds == [] and "на 20.12.2025 действует ставка 20%" in row.last_error
+        assert refunds == [] and "от 20.12.2025: на ту дату действовала ставка 20%" in row.last_error
 
 
 def test_the_model_refuses_five_percent_with_osn_naming_the_field(shop) -> None:

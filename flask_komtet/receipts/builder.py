@@ -60,7 +60,7 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
     (unknown: no date check).
     """
     paid_on = order.paid_at.date() if order.paid_at is not None else None
-    settings = replace(settings, receipt_date=rates_as_of or paid_on)
+    settings = replace(settings, receipt_date=rates_as_of or paid_on, follow_up=True)
     method = payment_method or settings.payment_method
     sold = priced_positions(order, settings, method)
     if lines is None:
@@ -216,7 +216,7 @@ def build_top_up(customer: Customer, amount: Decimal | int | str, settings: Rece
         raise InvalidOrder("сумма пополнения должна быть больше нуля, не больше двух знаков после запятой",
                            field="amount")
     method = settings.top_up_payment_method
-    check_rate(settings.vat, settings.tax_system, settings.receipt_date, "settings.vat")
+    check_rate(settings.vat, settings, "settings.vat")
     vat = vat_for(settings.vat, method.is_prepayment)
     name = clean_text(settings.top_up_name or "", NAME_LIMIT) or "Пополнение баланса"
     position = {"name": name, "price": total, "quantity": Decimal(1), "total": total,
@@ -229,7 +229,7 @@ def build_top_up(customer: Customer, amount: Decimal | int | str, settings: Rece
 
 def _as_of(settings: ReceiptSettings, day: date | None) -> ReceiptSettings:
     """``settings`` whose VAT rates are checked as of ``day`` (a follow-up's original date), if given."""
-    return settings if day is None else replace(settings, receipt_date=day)
+    return settings if day is None else replace(settings, receipt_date=day, follow_up=True)
 
 
 def receipt_total(payload: Mapping[str, Any]) -> Decimal:

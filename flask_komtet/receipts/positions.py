@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -50,17 +49,14 @@ def checked_quantity(value: Decimal, field: str) -> Decimal:
     return whole.quantize(ONE) if value == whole else value.normalize()
 
 
-def priced_positions(order: Order, settings: ReceiptSettings, method: PaymentMethod, *,
-                     rates_as_of: date | None = None) -> list[Position]:
+def priced_positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -> list[Position]:
     """The order's positions priced to the kopeck, each VAT rate checked (:mod:`.taxes`).
 
     The coupon (``order.discount``) is spread over the goods; what exceeds the goods
     comes off delivery, so the receipt always equals what the buyer paid. Rates are
-    checked against ``rates_as_of`` (a follow-up's original sale date), else the
-    settings' ``receipt_date``.
+    checked as of the settings' ``receipt_date`` (:func:`.taxes.check_rate`).
     """
     prepay = method.is_prepayment
-    on = rates_as_of or settings.receipt_date
     goods: list[tuple[int, OrderLine, Decimal, Decimal, int]] = []
     for index, line in enumerate(order.lines):
         field = f"lines[{index}]"
@@ -90,14 +86,14 @@ def priced_positions(order: Order, settings: ReceiptSettings, method: PaymentMet
     template = settings.name_template
     for (index, line, price, quantity, net), share in zip(goods, shares, strict=True):
         vat = line.vat or settings.vat
-        check_rate(vat, settings.tax_system, on, f"lines[{index}].vat" if line.vat else "settings.vat")
+        check_rate(vat, settings, f"lines[{index}].vat" if line.vat else "settings.vat")
         positions.append(Position(
             line, render_name(template, line, order), price, quantity, kopecks(net - share), _VATS[vat, prepay],
             PaymentObject.PAYMENT if prepay else line.payment_object or settings.payment_object, index,
         ))
     if delivery is not None:
         vat = delivery.vat or settings.delivery_vat or settings.vat
-        check_rate(vat, settings.tax_system, on, "delivery.vat" if delivery.vat else
+        check_rate(vat, settings, "delivery.vat" if delivery.vat else
                    "settings.delivery_vat" if settings.delivery_vat else "settings.vat")
         positions.append(Position(
             delivery, clean_text(delivery.name, NAME_LIMIT) or "Доставка", delivery_price, delivery_quantity,

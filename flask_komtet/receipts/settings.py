@@ -26,7 +26,9 @@ class ReceiptSettings:
 
     ``receipt_date`` is the day of the settlement the receipt is for (the payment's
     day, a correction's corrected day); VAT rates are checked against it. ``None``
-    (settings made by hand) checks no dates.
+    (settings made by hand) checks no dates. ``follow_up``: the receipt follows an
+    earlier one of ``receipt_date`` (a refund), so its rates must be exactly those
+    in force then, not only rates that have not ended.
     """
 
     tax_system: TaxSystem
@@ -47,6 +49,7 @@ class ReceiptSettings:
     internet: bool = True
     settlement_scheme: SettlementScheme = SettlementScheme.TWO_RECEIPTS
     receipt_date: date | None = None
+    follow_up: bool = False
 
 
 @dataclass(frozen=True)

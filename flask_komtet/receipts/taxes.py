@@ -19,23 +19,18 @@ from typing import Any
 
 from ..enums import TaxSystem, VatRate
 from ..errors import InvalidOrder
+from .settings import ReceiptSettings
 
-__all__ = ["USN", "USN_RATES", "check_rate", "rate_date_problem", "rate_problem", "register_tax_problems",
-           "tax_system_problem"]
+__all__ = ["USN", "USN_RATES", "check_rate", "rate_date_problem", "register_tax_problems", "tax_system_problem"]
 
 USN = frozenset({TaxSystem.SIMPLIFIED_IN, TaxSystem.SIMPLIFIED_IN_OUT})
 USN_RATES = frozenset({VatRate.RATE_5, VatRate.RATE_7, VatRate.RATE_105, VatRate.RATE_107})
 
 _RATE_22_FROM = date(2026, 1, 1)
-_USN_VAT_FROM = date(2025, 1, 1)
-#: plain rate -> (first day in force or None, first day no longer in force or None)
-_IN_FORCE: Mapping[VatRate, tuple[date | None, date | None]] = {
-    VatRate.RATE_20: (None, _RATE_22_FROM),
-    VatRate.RATE_22: (_RATE_22_FROM, None),
-    VatRate.RATE_5: (_USN_VAT_FROM, None),
-    VatRate.RATE_7: (_USN_VAT_FROM, None),
-}
-_SUCCESSOR = {VatRate.RATE_20: VatRate.RATE_22, VatRate.RATE_22: VatRate.RATE_20}
+#: plain rate -> (the first day it is no longer in force, the rate in force from then)
+_ENDED: Mapping[VatRate, tuple[date, VatRate]] = {VatRate.RATE_20: (_RATE_22_FROM, VatRate.RATE_22)}
+#: plain rate -> (the first day it is in force, the rate in force before)
+_STARTED: Mapping[VatRate, tuple[date, VatRate]] = {VatRate.RATE_22: (_RATE_22_FROM, VatRate.RATE_20)}
 
 
 def _percent(rate: VatRate) -> str:
@@ -51,34 +46,32 @@ def tax_system_problem(rate: VatRate, tax_system: TaxSystem) -> str | None:
     return None
 
 
-def rate_date_problem(rate: VatRate, on: date | None) -> str | None:
-    """A rate not in force on ``on`` (``None``: no date known, nothing to check), naming the rate that is."""
+def rate_date_problem(rate: VatRate, on: date | None, *, follow_up: bool = False) -> str | None:
+    """A rate no longer in force on ``on`` (``None``: no date known, nothing to check), naming the rate that is.
+
+    A rate not yet in force on ``on`` is refused only for a ``follow_up`` (a refund must
+    carry the rate of the receipt it follows, in force on that receipt's date); a new
+    receipt for an old payment (a late receipt) is the shop's call.
+    """
     if on is None:
         return None
-    since, until = _IN_FORCE.get(rate.plain, (None, None))
-    day = f"{on:%d.%m.%Y}"
-    if until is not None and on >= until:
-        successor = _SUCCESSOR[rate.plain]
-        now = successor.calculated if rate.is_calculated else successor
-        return (f"ставка НДС {_percent(rate)} не действует с {until:%d.%m.%Y}: на {day} "
+    ended, started = _ENDED.get(rate.plain), _STARTED.get(rate.plain)
+    if ended is not None and on >= ended[0]:
+        now = ended[1].calculated if rate.is_calculated else ended[1]
+        return (f"ставка НДС {_percent(rate)} не действует с {ended[0]:%d.%m.%Y}: на {on:%d.%m.%Y} "
                 f"действует ставка {_percent(now)}")
-    if since is not None and on < since:
-        before = _SUCCESSOR.get(rate.plain)
-        instead = ""
-        if before is not None:
-            instead = f": на {day} действует ставка {_percent(before.calculated if rate.is_calculated else before)}"
-        return f"ставка НДС {_percent(rate)} действует с {since:%d.%m.%Y}{instead}"
+    if follow_up and started is not None and on < started[0]:
+        then = started[1].calculated if rate.is_calculated else started[1]
+        return (f"ставка НДС {_percent(rate)} действует с {started[0]:%d.%m.%Y}, а чек следует за расчетом "
+                f"от {on:%d.%m.%Y}: на ту дату действовала ставка {_percent(then)}")
     return None
 
 
-def rate_problem(rate: VatRate, tax_system: TaxSystem, on: date | None) -> str | None:
-    """The first of :func:`tax_system_problem` and :func:`rate_date_problem`."""
-    return tax_system_problem(rate, tax_system) or rate_date_problem(rate, on)
-
-
-def check_rate(rate: VatRate, tax_system: TaxSystem, on: date | None, field: str) -> None:
-    """Raise :class:`InvalidOrder` naming ``field`` if ``rate`` may not go on this receipt."""
-    problem = rate_problem(rate, tax_system, on)
+def check_rate(rate: VatRate, settings: ReceiptSettings, field: str) -> None:
+    """Raise :class:`InvalidOrder` naming ``field`` if ``rate`` may not go on a receipt with ``settings``
+    (its tax system, ``receipt_date`` and ``follow_up``)."""
+    problem = tax_system_problem(rate, settings.tax_system) or rate_date_problem(
+        rate, settings.receipt_date, follow_up=settings.follow_up)
     if problem:
         raise InvalidOrder(problem, field=field)
 
