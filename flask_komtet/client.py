@@ -84,9 +84,14 @@ def ascii_json(body: bytes) -> bytes:
     return _NOT_ASCII.sub(_escape, body.decode("utf-8")).encode("ascii")
 
 
+_LEADING_ID = re.compile(rb'\{"external_id":("(?:[^"\\]|\\.)*"|-?[0-9]+)[,}]')
+
+
 def _external_id(body: bytes) -> str | None:
+    """The body's ``external_id``: read from the front where the builder puts it, else from the whole body."""
     try:
-        data = json.loads(body)
+        leading = _LEADING_ID.match(body)
+        data = {"external_id": json.loads(leading.group(1))} if leading else json.loads(body)
     except ValueError:
         return None
     value = data.get("external_id") if isinstance(data, dict) else None

@@ -56,9 +56,11 @@ def orders(draw: Any) -> Order:
     most = net + (delivery.price if delivery is not None else 0)
     coupon = draw(st.one_of(st.just(Decimal(0)), st.just(most), st.decimals(min_value=0, max_value=net, places=2),
                             st.decimals(min_value=net, max_value=most, places=2)))
-    return Order(ref="1", lines=items, discount=coupon, delivery=delivery,
-                 customer=draw(st.sampled_from([Customer(email="buyer@example.com"), Customer(phone="89991234567"),
-                                                Customer(email="a@b.ru", phone="+7 999 000-11-22")])))
+    customer = draw(st.sampled_from([Customer(email="buyer@example.com"), Customer(phone="89991234567"),
+                                     Customer(email="a@b.ru", phone="+7 999 000-11-22 доб. 5"), Customer()]))
+    # a buyer without a contact pays at the counter: a printed receipt, no contact needed
+    online = False if customer == Customer() else draw(st.sampled_from([None, True, False]))
+    return Order(ref="1", lines=items, discount=coupon, delivery=delivery, customer=customer, online=online)
 
 
 def settings_for(vat_rate: VatRate, pm: PaymentMethod, tax_system: TaxSystem = TaxSystem.SIMPLIFIED_IN
@@ -132,6 +134,10 @@ def test_sale_receipts_add_up_to_the_kopeck(order: Order, vat_rate: VatRate, pm:
     assert not forbidden
     assert receipt_total(payload) == paid(order)  # the receipt is what the buyer paid, coupon over goods or not
     assert_valid(payload)
+    if not order.is_online:  # at the counter: printed, never «расчет в Интернете»
+        assert payload["print"] is True and "internet" not in payload
+    else:
+        assert payload["client"].get("email") or payload["client"].get("phone")
     if pm.is_prepayment:
         assert all(p["payment_object"] == "payment" for p in payload["positions"])
         assert all(VatRate.parse(p["vat"]) in (VatRate.NO, VatRate.RATE_0) or VatRate.parse(p["vat"]).is_calculated
