@@ -108,6 +108,7 @@ class Models:
 
 
 _CACHE_KEY = "_komtet_kassa_models"
+_TAX_FIELDS = ("tax_system", "vat", "delivery_vat", "next_tax_system", "next_vat", "tax_change_date")
 
 
 def get_models(db: Any) -> Models:
@@ -195,7 +196,7 @@ def _define(db: Any) -> Models:
 
         def check_taxes(self) -> None:
             """Refuse tax settings no receipt could carry (5 %/7 % without УСН, now or after the scheduled
-            change): ``ValueError`` naming the field. Runs before every insert and update."""
+            change): ``ValueError`` naming the field. Runs before an insert and an update of these settings."""
             problems = register_tax_problems(self)
             if problems:
                 raise ValueError("; ".join(f"{field}: {message}" for field, message in problems.items()))
@@ -206,11 +207,17 @@ def _define(db: Any) -> Models:
                 return False
             return region == self.region or (online and region in (self.extra_regions or []))
 
-    def _check_taxes(mapper: Any, connection: Any, register: Any) -> None:
+    def _check_new(mapper: Any, connection: Any, register: Any) -> None:
         register.check_taxes()
 
-    sa.event.listen(CashRegister, "before_insert", _check_taxes)
-    sa.event.listen(CashRegister, "before_update", _check_taxes)
+    def _check_changed(mapper: Any, connection: Any, register: Any) -> None:
+        """Only when a tax setting changes: a row stored before the rule (or a queue check) still saves."""
+        attrs = sa.inspect(register).attrs
+        if any(attrs[name].history.has_changes() for name in _TAX_FIELDS):
+            register.check_taxes()
+
+    sa.event.listen(CashRegister, "before_insert", _check_new)
+    sa.event.listen(CashRegister, "before_update", _check_changed)
 
     class Receipt(Model):  # type: ignore[misc]  # the host's db.Model
         """One receipt sent (or to be sent) to KOMTET, and what came of it."""

@@ -175,6 +175,25 @@ def test_the_model_refuses_five_percent_with_osn_naming_the_field(shop) -> None:
         assert db.session.get(kassa.models.CashRegister, register.id).next_tax_system is None
 
 
+def test_a_register_stored_before_the_rule_still_saves_what_is_not_a_tax_setting(shop) -> None:
+    app, db, kassa = shop("sync")
+    with app.app_context():
+        register = add_register(db, kassa.models)
+        table = kassa.models.CashRegister.__table__
+        db.session.execute(table.update().where(table.c.id == register.id).values(vat="5"))  # ОСН + 5 %, legacy
+        db.session.commit()
+        db.session.expire_all()
+        legacy = db.session.get(kassa.models.CashRegister, register.id)
+        legacy.queue_state, legacy.name = "active", "Касса 1"  # the sender's queue check, a rename
+        db.session.commit()
+        legacy.delivery_vat = "10"  # touching the tax settings checks them all
+        with pytest.raises(ValueError, match="vat: .*только при УСН"):
+            db.session.commit()
+        db.session.rollback()
+        legacy.vat = "22"
+        db.session.commit()
+
+
 def test_the_admin_form_refuses_five_percent_with_osn_in_russian(admin_app) -> None:
     app, db, kassa = admin_app()
     try:
