@@ -36,7 +36,11 @@ REGION_LIMIT = 64  # komtet_receipt.region
 
 @dataclass(frozen=True, slots=True)
 class Customer:
-    """The buyer: the receipt goes to ``email``, else to ``phone``."""
+    """The buyer: the receipt goes to ``email``, else to ``phone`` (an extension is dropped).
+
+    An Internet payment needs one of them; a receipt printed at the counter may have none.
+    ``inn`` goes on the receipt only together with ``name`` (54-ФЗ art. 4.7).
+    """
 
     email: str | None = None
     phone: str | None = None

@@ -84,9 +84,12 @@ def priced_positions(order: Order, settings: ReceiptSettings, method: PaymentMet
     shares = allocate(min(coupon, goods_net), nets)
     positions = []
     template = settings.name_template
+    checked: set[VatRate] = set()  # each rate once: the first line that carries a bad one is named
     for (index, line, price, quantity, net), share in zip(goods, shares, strict=True):
         vat = line.vat or settings.vat
-        check_rate(vat, settings, f"lines[{index}].vat" if line.vat else "settings.vat")
+        if vat not in checked:
+            check_rate(vat, settings, f"lines[{index}].vat" if line.vat else "settings.vat")
+            checked.add(vat)
         positions.append(Position(
             line, render_name(template, line, order), price, quantity, kopecks(net - share), _VATS[vat, prepay],
             PaymentObject.PAYMENT if prepay else line.payment_object or settings.payment_object, index,
