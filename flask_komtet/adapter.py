@@ -13,6 +13,7 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
+from .enums import PaymentObject
 from .errors import InvalidOrder
 from .orders import Customer, Order, OrderLine, Payment, as_items, prefixed
 from .values import show, to_decimal
@@ -137,7 +138,7 @@ def default_order_adapter(shop_order: Any) -> Order:
     price = _get(shop_order, ("delivery_price", "shipping_price"), None, "order.delivery_price")
     if delivery is None and price is not None and price != "":
         if to_decimal(price, "order.delivery_price"):
-            delivery = OrderLine("Доставка", to_decimal(price, "order.delivery_price"), payment_object="service")
+            delivery = OrderLine("Доставка", to_decimal(price, "order.delivery_price"), payment_object=PaymentObject.SERVICE)
     payments = as_items(_get(shop_order, ("payments",), None, "order.payments"), "order.payments")
     payments = [_payment(p, f"order.payments[{i}]") for i, p in enumerate(payments)]
     region = _get(shop_order, _NAMES["region"], None, "order.region")
@@ -150,7 +151,7 @@ def default_order_adapter(shop_order: Any) -> Order:
             customer=customer,
             lines=lines,
             delivery=delivery,
-            discount=_get(shop_order, ("discount", "coupon_discount"), None, "order.discount") or 0,
+            discount=_get(shop_order, ("discount", "coupon_discount"), None, "order.discount") or Decimal(0),
             payments=payments,
             fields=_get(shop_order, ("fields",), None, "order.fields"),
             paid_at=_get(shop_order, ("paid_at",), None, "order.paid_at"),

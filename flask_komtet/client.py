@@ -32,7 +32,7 @@ from .errors import (
 )
 from .signing import sign
 
-__all__ = ["DEFAULT_API_URL", "KomtetClient", "dumps", "mask_headers"]
+__all__ = ["DEFAULT_API_URL", "KomtetClient", "ascii_json", "dumps", "mask_headers", "match_tasks"]
 
 DEFAULT_API_URL = "https://kassa.komtet.ru"
 API_PATH = "/api/shop/v2"
@@ -42,10 +42,12 @@ log = logging.getLogger("flask_komtet.client")
 
 _DECIMAL_MARK = "\x1edec:"
 _DECIMAL_RE = re.compile(r'"\\u001edec:(-?[0-9]+(?:\.[0-9]+)?)"')
+_NOT_ASCII = re.compile("[\x7f-\U0010ffff]")
 
 
 def dumps(payload: Mapping[str, Any] | list[Any]) -> bytes:
-    """Serialize a payload to compact UTF-8 JSON, writing Decimals exactly (``1500.00``, not ``1500.0``)."""
+    """Serialize a payload to compact ASCII-escaped JSON (``"\\u0427\\u0430\\u0439"``, as both official SDKs
+    send it), writing Decimals exactly (``1500.00``, not ``1500.0``)."""
     count = 0
 
     def default(value: Any) -> Any:
@@ -55,12 +57,73 @@ def dumps(payload: Mapping[str, Any] | list[Any]) -> bytes:
             return _DECIMAL_MARK + format(value, "f")
         raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=default)
+    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=default)
     if count:
         text, replaced = _DECIMAL_RE.subn(r"\1", text)
         if replaced != count:  # a string in the payload imitated the marker
             raise ValueError("payload strings must not contain control characters")
-    return text.encode("utf-8")
+    return text.encode("ascii")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # a surrogate pair, as json.dumps(ensure_ascii=True) writes it
+        code -= 0x10000
+        return f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
+    return f"\\u{code:04x}"
+
+
+def ascii_json(body: bytes) -> bytes:
+    """UTF-8 JSON bytes as ASCII-escaped JSON: the same document, byte for byte what :func:`dumps` writes.
+
+    Outside strings JSON is ASCII, so escaping every non-ASCII character changes no value
+    (bodies stored by earlier versions as raw UTF-8 go out like new ones).
+    """
+    if body.isascii():
+        return body
+    return _NOT_ASCII.sub(_escape, body.decode("utf-8")).encode("ascii")
+
+
+_LEADING_ID = re.compile(rb'\{"external_id":("(?:[^"\\]|\\.)*"|-?[0-9]+)[,}]')
+
+
+def _external_id(body: bytes) -> str | None:
+    """The body's ``external_id``: read from the front where the builder puts it, else from the whole body."""
+    try:
+        leading = _LEADING_ID.match(body)
+        data = {"external_id": json.loads(leading.group(1))} if leading else json.loads(body)
+    except ValueError:
+        return None
+    value = data.get("external_id") if isinstance(data, dict) else None
+    return None if value is None else str(value)
+
+
+def match_tasks(answer: Mapping[str, Any] | list[Any], bodies: list[bytes]) -> list[dict[str, Any] | None]:
+    """The ``multi-tasks`` answer's task for each body sent (``None`` where the answer has none).
+
+    KOMTET answers an object whose values are the tasks (the SDK reads ``result.values()``);
+    a task is matched to its receipt by ``external_id`` when it carries one, else by position
+    (keys ``"0"``…``"n-1"`` in number order, other keys in the answer's order).
+    """
+    if isinstance(answer, Mapping):
+        keys = list(answer)
+        if sorted(keys) == sorted(str(i) for i in range(len(keys))):
+            keys.sort(key=int)
+        values = [answer[key] for key in keys]
+    else:
+        values = list(answer)
+    tasks = [task if isinstance(task, dict) else None for task in values]
+    ids = [_external_id(body) for body in bodies]
+    by_id = {str(task["external_id"]): task for task in tasks if task is not None and "external_id" in task}
+    matched: list[dict[str, Any] | None] = []
+    for index, external_id in enumerate(ids):
+        task = by_id.get(external_id) if external_id is not None else None
+        if task is None and len(tasks) == len(bodies):
+            candidate = tasks[index]
+            if candidate is not None and str(candidate.get("external_id", external_id)) == str(external_id):
+                task = candidate
+        matched.append(task)
+    return matched
 
 
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -115,17 +178,22 @@ class KomtetClient:
         return self.queue_state(queue_id) == "active"
 
     def create_task(self, queue_id: int | str, payload: Mapping[str, Any] | bytes) -> dict[str, Any]:
-        """Submit one receipt; ``payload`` is a dict or the exact bytes to send."""
-        body = payload if isinstance(payload, bytes) else dumps(payload)
+        """Submit one receipt; ``payload`` is a dict or its JSON bytes (sent ASCII-escaped, signed as sent)."""
+        body = ascii_json(payload) if isinstance(payload, bytes) else dumps(payload)
         return self._request("POST", f"/queues/{queue_id}/task", body)
 
-    def create_tasks(self, queue_id: int | str, payloads: list[bytes]) -> list[dict[str, Any]]:
-        """Submit several receipts in one request (``multi-tasks``); tasks in the order given."""
-        result = self._request("POST", f"/queues/{queue_id}/multi-tasks", b"[" + b",".join(payloads) + b"]")
-        tasks = [result.get(str(index)) for index in range(len(payloads))]
-        if any(not isinstance(task, dict) for task in tasks):
-            raise ServerError("multi-tasks answer does not list every receipt", status=200, body=result)
-        return tasks  # type: ignore[return-value]
+    def create_tasks(self, queue_id: int | str, payloads: list[bytes]) -> list[dict[str, Any] | None]:
+        """Submit several receipts in one request (``multi-tasks``): each one's task (see :func:`match_tasks`).
+
+        ``None`` for a receipt the answer has no task for; an answer with none at all is a
+        (retryable) :class:`ServerError`.
+        """
+        bodies = [ascii_json(body) for body in payloads]
+        result = self._request("POST", f"/queues/{queue_id}/multi-tasks", b"[" + b",".join(bodies) + b"]")
+        tasks = match_tasks(result, bodies)
+        if all(task is None for task in tasks):
+            raise ServerError("multi-tasks answer lists no task for the receipts sent", status=200, body=result)
+        return tasks
 
     def task_info(self, task_id: int | str) -> dict[str, Any]:
         """The task's state, ``fiscal_data`` and ``error_description``."""
@@ -168,7 +236,7 @@ class KomtetClient:
         error = data if isinstance(data, dict) else {}
         title, code, description = error.get("title"), error.get("code"), error.get("description")
         message = f"{method} {url}: {status} " + " — ".join(str(x) for x in (title, description) if x)
-        kwargs = dict(status=status, title=title, code=code, description=description,
+        kwargs: dict[str, Any] = dict(status=status, title=title, code=code, description=description,
                       body=data if data is not None else response.text[:2000])
         if status >= 500:
             raise ServerError(message, **kwargs)

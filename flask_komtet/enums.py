@@ -37,7 +37,8 @@ class _Labeled(Enum):
 
     def __new__(cls, value: Any, label: str) -> Self:
         base = int if isinstance(value, int) else str
-        obj = base.__new__(cls, value)  # type: ignore[call-overload]
+        new: Any = base.__new__  # int's or str's, for the mixin
+        obj: Self = new(cls, value)
         obj._value_ = value
         obj.label = label
         return obj
@@ -257,7 +258,7 @@ class Intent(str, _Labeled):
 
     @property
     def is_correction(self) -> bool:
-        return self.value.endswith("Correction")
+        return str(self.value).endswith("Correction")
 
 
 class Measure(int, _Labeled):

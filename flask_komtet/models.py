@@ -36,6 +36,7 @@ from .enums import (
     TaxSystem,
     VatRate,
 )
+from .receipts.taxes import register_tax_problems
 
 __all__ = ["Kopecks", "Models", "get_models", "insert_persistent", "utcnow"]
 
@@ -45,7 +46,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def insert_persistent(session: Session, model: type, values: dict[str, Any],
+def insert_persistent(session: Session, model: Any, values: dict[str, Any],
                       registers: sa.Table | None = None) -> tuple[Any | None, tuple[Any, ...]]:
     """INSERT a ``model`` row in ``session``'s transaction with one statement: ``(instance, more)``.
 
@@ -116,11 +117,12 @@ class Models:
 
 
 _CACHE_KEY = "_komtet_kassa_models"
+_TAX_FIELDS = ("tax_system", "vat", "delivery_vat", "next_tax_system", "next_vat", "tax_change_date")
 
 
 def get_models(db: Any) -> Models:
     """The models on ``db`` (a Flask-SQLAlchemy instance), defined on first call."""
-    models = db.__dict__.get(_CACHE_KEY)
+    models: Models | None = db.__dict__.get(_CACHE_KEY)
     if models is None:
         models = _define(db)
         setattr(db, _CACHE_KEY, models)
@@ -132,9 +134,9 @@ def _json_text(value: Any) -> str:
 
 
 def _define(db: Any) -> Models:
-    Model = db.Model
+    Model: Any = db.Model  # the host's declarative base, known only at runtime
 
-    class CashRegister(Model):
+    class CashRegister(Model):  # type: ignore[misc]  # the host's db.Model
         """A KOMTET shop + queue (one cash register) serving a region.
 
         Parts-Soft's «Онлайн-кассы для фискализации»: one row per register and
@@ -201,13 +203,32 @@ def _define(db: Any) -> Models:
         def _check_tax_system(self, key: str, value: Any) -> int | None:
             return None if value is None and key == "next_tax_system" else int(TaxSystem.parse(value))
 
+        def check_taxes(self) -> None:
+            """Refuse tax settings no receipt could carry (5 %/7 % without УСН, now or after the scheduled
+            change): ``ValueError`` naming the field. Runs before an insert and an update of these settings."""
+            problems = register_tax_problems(self)
+            if problems:
+                raise ValueError("; ".join(f"{field}: {message}" for field, message in problems.items()))
+
         def serves(self, region: str | None, *, online: bool) -> bool:
             """Whether this register serves ``region`` (extra regions only for online payments)."""
             if region is None:
                 return False
             return region == self.region or (online and region in (self.extra_regions or []))
 
-    class Receipt(Model):
+    def _check_new(mapper: Any, connection: Any, register: Any) -> None:
+        register.check_taxes()
+
+    def _check_changed(mapper: Any, connection: Any, register: Any) -> None:
+        """Only when a tax setting changes: a row stored before the rule (or a queue check) still saves."""
+        attrs = sa.inspect(register).attrs
+        if any(attrs[name].history.has_changes() for name in _TAX_FIELDS):
+            register.check_taxes()
+
+    sa.event.listen(CashRegister, "before_insert", _check_new)
+    sa.event.listen(CashRegister, "before_update", _check_changed)
+
+    class Receipt(Model):  # type: ignore[misc]  # the host's db.Model
         """One receipt sent (or to be sent) to KOMTET, and what came of it."""
 
         __tablename__ = "komtet_receipt"
@@ -278,7 +299,7 @@ def _define(db: Any) -> Models:
         def kind_label(self) -> str:
             return ReceiptKind.parse(self.kind).label
 
-    class ReceiptEvent(Model):
+    class ReceiptEvent(Model):  # type: ignore[misc]  # the host's db.Model
         """One transition or API exchange of a receipt, secrets masked."""
 
         __tablename__ = "komtet_receipt_event"

@@ -36,7 +36,11 @@ REGION_LIMIT = 64  # komtet_receipt.region
 
 @dataclass(frozen=True, slots=True)
 class Customer:
-    """The buyer: the receipt goes to ``email``, else to ``phone``."""
+    """The buyer: the receipt goes to ``email``, else to ``phone`` (an extension is dropped).
+
+    An Internet payment needs one of them; a receipt printed at the counter may have none.
+    ``inn`` goes on the receipt only together with ``name`` (54-ФЗ art. 4.7).
+    """
 
     email: str | None = None
     phone: str | None = None
@@ -148,12 +152,14 @@ class Order:
         set_(self, "region", to_text(self.region, "region", limit=REGION_LIMIT, identifier=True))
         set_(self, "lines", _nested(self.lines, OrderLine, "lines"))
         set_(self, "payments", _nested(self.payments, Payment, "payments"))
-        if self.customer is None:
+        customer: Any = self.customer  # whatever the shop passed: coerced here
+        if customer is None:
             set_(self, "customer", Customer())
-        elif not isinstance(self.customer, Customer):
-            set_(self, "customer", _one(self.customer, Customer, "customer"))
-        if self.delivery is not None and not isinstance(self.delivery, OrderLine):
-            set_(self, "delivery", _one(self.delivery, OrderLine, "delivery"))
+        elif not isinstance(customer, Customer):
+            set_(self, "customer", _one(customer, Customer, "customer"))
+        delivery: Any = self.delivery
+        if delivery is not None and not isinstance(delivery, OrderLine):
+            set_(self, "delivery", _one(delivery, OrderLine, "delivery"))
         set_(self, "discount", to_decimal(self.discount or 0, "discount"))
         set_(self, "fields", to_fields(self.fields))
         set_(self, "paid_at", to_moment(self.paid_at))

@@ -2,7 +2,10 @@
 
 The database work stays in the sender's thread; only the HTTP requests run in
 a small thread pool. A batch KOMTET refuses is sent again one by one, so one
-bad receipt (or one already submitted) never holds back the others.
+bad receipt (or one already submitted) never holds back the others. Each
+receipt gets its own task from the answer, matched by ``external_id``
+(:func:`~flask_komtet.client.match_tasks`); one the answer has no task for is
+retried, never taken as sent without its task id.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .client import KomtetClient
-from .errors import KomtetError
+from .errors import KomtetError, ServerError
 
 __all__ = ["MULTI", "POST_CONCURRENCY", "Poster", "PostResult"]
 
@@ -64,11 +67,16 @@ def _post_chunk(chunk: list[tuple[KomtetClient, int, bytes]]) -> list[PostResult
         return [_post(chunk[0])]
     client, queue_id, _ = chunk[0]
     try:
-        return [(task, None) for task in client.create_tasks(queue_id, [body for _, _, body in chunk])]
+        tasks = client.create_tasks(queue_id, [body for _, _, body in chunk])
     except KomtetError as exc:
         if exc.retryable:
             return [(None, exc)] * len(chunk)
         return [_post(job) for job in chunk]  # find out which receipt KOMTET refused
+    return [(task, None) if task is not None else (None, _unanswered()) for task in tasks]
+
+
+def _unanswered() -> ServerError:
+    return ServerError("ответ multi-tasks не содержит задания для этого чека: чек будет отправлен снова", status=200)
 
 
 def _post(job: tuple[KomtetClient, int, bytes]) -> PostResult:

@@ -97,4 +97,5 @@ def register_settings(register: Any, on: date | None = None) -> ReceiptSettings:
         cashier_inn=register.cashier_inn or None,
         internet=bool(register.internet),
         settlement_scheme=SettlementScheme.parse(register.settlement_scheme or SettlementScheme.TWO_RECEIPTS),
+        receipt_date=on,
     )

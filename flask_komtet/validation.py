@@ -107,13 +107,14 @@ def _money(value: Any, field: str, out: Problems, *, positive: bool = False) -> 
     return number
 
 
-def _client(client: Any, out: Problems) -> None:
+def _client(client: Any, out: Problems, *, electronic: bool) -> None:
+    """The buyer; ``electronic``: the receipt must reach the buyer (not printed, or an Internet payment)."""
     if not isinstance(client, Mapping):
-        out.append(("client", "обязательный объект с email или phone покупателя"))
+        out.append(("client", "обязательный объект (пустой {} для чека, напечатанного без контактов покупателя)"))
         return
     email, phone = client.get("email"), client.get("phone")
-    if not email and not phone:
-        out.append(("client", "нужен email или phone покупателя (для интернет-расчетов)"))
+    if not email and not phone and electronic:
+        out.append(("client", "нужен email или phone покупателя (чек не печатается или расчет через Интернет)"))
     if email is not None and (not isinstance(email, str) or not _EMAIL.fullmatch(email)):
         out.append(("client.email", f"некорректный email {email!r}"))
     if phone is not None and (not isinstance(phone, str) or not _PHONE.fullmatch(phone)):
@@ -122,6 +123,8 @@ def _client(client: Any, out: Problems) -> None:
         out.append(("client.inn", "ИНН: 10 или 12 цифр"))
     if "name" in client:
         _text(client["name"], "client.name", out, limit=256)
+    elif "inn" in client:
+        out.append(("client.name", "ИНН покупателя передается только вместе с наименованием (54-ФЗ ст. 4.7 п. 1)"))
 
 
 def _company(company: Any, out: Problems) -> None:
@@ -193,6 +196,21 @@ def _position(item: Any, field: str, out: Problems) -> Decimal | None:
     return total
 
 
+_USN_RATES = frozenset(("5", "7", "105", "107"))
+_USN = frozenset((int(TaxSystem.SIMPLIFIED_IN), int(TaxSystem.SIMPLIFIED_IN_OUT)))
+
+
+def _usn_rates(company: Any, positions: list[Any], out: Problems) -> None:
+    """VAT 5 %/7 % (5/105, 7/107) only with УСН (НК РФ ст. 164 п. 8)."""
+    sno = company.get("sno") if isinstance(company, Mapping) else None
+    if sno in _USN or isinstance(sno, bool) or not isinstance(sno, int):
+        return
+    for index, item in enumerate(positions):
+        if isinstance(item, Mapping) and item.get("vat") in _USN_RATES:
+            out.append((f"positions[{index}].vat",
+                        f"ставка НДС {item['vat']} применяется только при УСН (НК РФ ст. 164 п. 8), а sno = {sno}"))
+
+
 def _payments(payments: Any, out: Problems) -> Decimal | None:
     if not isinstance(payments, list) or not payments:
         out.append(("payments", "нужна хотя бы одна оплата"))
@@ -225,8 +243,8 @@ def _correction(info: Any, out: Problems) -> None:
         _text(info["base_number"], "correction_info.base_number", out, limit=32)
 
 
-def validate_task(payload: Mapping[str, Any], *, version: int = 2) -> Problems:
-    """Every problem KOMTET would answer 422 for, as ``(field, message)``; ``[]`` when valid."""
+def validate_task(payload: Any, *, version: int = 2) -> Problems:
+    """Every problem KOMTET would answer 422 for, as ``(field, message)``; ``[]`` when valid (any JSON value)."""
     out: Problems = []
     if not isinstance(payload, Mapping):
         return [("task", "тело запроса должно быть JSON-объектом")]
@@ -242,16 +260,18 @@ def validate_task(payload: Mapping[str, Any], *, version: int = 2) -> Problems:
         out.append(("print", "должно быть true или false"))
     if version == 1:
         return out
-    _client(payload.get("client"), out)
+    _client(payload.get("client"), out, electronic=payload.get("print") is not True or payload.get("internet") is True)
     _company(payload.get("company"), out)
     positions = payload.get("positions")
     if not isinstance(positions, list) or not positions:
         out.append(("positions", "нужна хотя бы одна позиция"))
         positions = []
     totals = [_position(item, f"positions[{i}]", out) for i, item in enumerate(positions)]
+    _usn_rates(payload.get("company"), positions, out)
     paid = _payments(payload.get("payments"), out)
-    if paid is not None and all(t is not None for t in totals):
-        total = sum(totals, Decimal(0))  # type: ignore[arg-type]
+    known = [t for t in totals if t is not None]
+    if paid is not None and len(known) == len(totals):
+        total = sum(known, Decimal(0))
         if paid != total:
             out.append(("payments", f"сумма оплат {paid} не равна сумме позиций {total}"))
     cashier = payload.get("cashier")

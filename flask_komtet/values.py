@@ -94,7 +94,8 @@ def as_text(value: Any, name: str) -> str:
         text = value
     elif isinstance(value, str):
         text = str.__str__(value)
-    elif isinstance(value, _NOT_TEXT) or (type(value).__str__ is object.__str__ and not isinstance(value, int)):
+    elif isinstance(value, _NOT_TEXT) or (getattr(type(value), "__str__", None) is object.__str__
+                                                         and not isinstance(value, int)):
         raise InvalidOrder(f"expected a string, got {type(value).__name__} {show(value)}", field=name)
     else:
         try:

@@ -311,16 +311,16 @@ def test_inn_check_digits(admin_app, field: str, value: str, message: str | None
 def test_scheduled_tax_change_needs_its_date_and_shows_what_is_in_force(admin_app) -> None:
     app, db, kassa = admin_app()
     client = AdminClient(app)
-    page = create_register(client, vat="20", next_vat="22")
+    page = create_register(client, vat="10", next_vat="22")
     assert "Укажите, с какой даты действуют новые СНО или ставка" in text(page)
-    page = create_register(client, vat="20", tax_change_date="2030-01-01")
+    page = create_register(client, vat="10", tax_change_date="2030-01-01")
     assert "Выберите новую СНО или ставку налога для этой даты" in text(page)
     assert registers(app, kassa) == []
-    create_register(client, vat="20", next_vat="22", next_tax_system="1", tax_change_date="2030-01-01")
+    create_register(client, vat="10", next_vat="22", next_tax_system="1", tax_change_date="2030-01-01")
     [register] = registers(app, kassa)
     assert (register.next_vat, register.next_tax_system, str(register.tax_change_date)) == ("22", 1, "2030-01-01")
     edit = text(client.get(REGISTERS + f"edit/?id={register.id}"))
-    assert "Сейчас действует: ОСН, НДС 20%; с 01.01.2030: УСН доход, НДС 22%" in edit
+    assert "Сейчас действует: ОСН, НДС 10%; с 01.01.2030: УСН доход, НДС 22%" in edit
     assert "с 01.01.2030: НДС 22%" in text(client.get(REGISTERS))
 
 

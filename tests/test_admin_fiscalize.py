@@ -138,9 +138,11 @@ def test_errors_are_named_by_field_in_russian_and_nothing_is_sent(admin_app, emu
     assert 'value="send"' not in page
     page = preview(client, "bad", step="send")
     assert receipts(app, kassa) == []
-    page = text(preview(client, "mute"))
+    page = text(preview(client, "mute", payment="order"))  # paid on the site: the receipt must reach the buyer
     assert "Чек не пройдет проверку" in page and "покупатель" in page
     assert receipts(app, kassa) == []
+    counter = preview(client, "mute")  # cash at the counter: printed, no contact needed (card at the counter too)
+    assert "Чек не пройдет проверку" not in text(counter) and payload_of(counter)["client"] == {}
     assert "Укажите номер заказа" in text(preview(client, ""))
 
 

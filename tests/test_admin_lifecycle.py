@@ -135,7 +135,7 @@ def test_correction_preview_then_send_makes_one_receipt_that_komtet_prints(admin
 
 
 def test_return_correction_by_instruction_uses_the_registers_settings_on_the_base_date(admin_app, emulator) -> None:
-    app, db, kassa = shop(admin_app, emulator, vat="20", next_vat="22", tax_change_date=TODAY - timedelta(days=1))
+    app, db, kassa = shop(admin_app, emulator, vat="10", next_vat="22", tax_change_date=TODAY - timedelta(days=1))
     client = AdminClient(app)
     page = correct(client, "c-2", intent="sellReturnCorrection", correction_type="instruction",
                    base_date=day(-10), base_number="ПР-17")
@@ -144,7 +144,7 @@ def test_return_correction_by_instruction_uses_the_registers_settings_on_the_bas
     payload = payload_of(page)
     assert payload["intent"] == "sellReturnCorrection"
     assert payload["correction_info"] == {"type": "instruction", "base_date": day(-10), "base_number": "ПР-17"}
-    assert {p["vat"] for p in payload["positions"]} == {"20"}  # the rate in force on the base date
+    assert {p["vat"] for p in payload["positions"]} == {"10"}  # the rate in force on the base date
     correct(client, "c-2", step="send", intent="sellReturnCorrection", correction_type="instruction",
             base_date=day(-10), base_number="ПР-17")
     [receipt] = receipts(app, kassa)
@@ -199,27 +199,27 @@ def vat_in_a_sale_built_today(client: AdminClient) -> set[str]:
 
 def test_register_screens_show_the_tax_in_force_today_and_the_scheduled_change(admin_app, emulator) -> None:
     tomorrow = TODAY + timedelta(days=1)
-    app, db, kassa = shop(admin_app, emulator, vat="20", next_vat="22", next_tax_system=1,
+    app, db, kassa = shop(admin_app, emulator, vat="10", next_vat="22", next_tax_system=1,
                           tax_change_date=tomorrow)
     client = AdminClient(app)
     with app.app_context():
         register_id = kassa.state.session.scalar(sa.select(kassa.models.CashRegister.id))
     listing = text(client.get(REGISTERS))
-    assert f"НДС 20% → с {day(1)}: НДС 22%" in listing and f"ОСН → с {day(1)}: УСН доход" in listing
+    assert f"НДС 10% → с {day(1)}: НДС 22%" in listing and f"ОСН → с {day(1)}: УСН доход" in listing
     details = text(client.get(REGISTERS + f"details/?id={register_id}"))
-    assert f"Сейчас действует: ОСН, НДС 20%; с {day(1)}: УСН доход, НДС 22%" in details
-    assert f"НДС 20% → с {day(1)}: НДС 22%" in details
-    assert vat_in_a_sale_built_today(client) == {"20"}  # what the screens say is what receipts get
+    assert f"Сейчас действует: ОСН, НДС 10%; с {day(1)}: УСН доход, НДС 22%" in details
+    assert f"НДС 10% → с {day(1)}: НДС 22%" in details
+    assert vat_in_a_sale_built_today(client) == {"10"}  # what the screens say is what receipts get
 
     with app.app_context():  # the day has come
         register = kassa.state.session.get(kassa.models.CashRegister, register_id)
         register.tax_change_date = TODAY
         db.session.commit()
     listing = text(client.get(REGISTERS))
-    assert f"НДС 22% (с {day(0)}, до этого НДС 20%)" in listing and f"УСН доход (с {day(0)}, до этого ОСН)" in listing
+    assert f"НДС 22% (с {day(0)}, до этого НДС 10%)" in listing and f"УСН доход (с {day(0)}, до этого ОСН)" in listing
     assert "→ с" not in listing
     details = text(client.get(REGISTERS + f"details/?id={register_id}"))
-    assert f"Сейчас действует: УСН доход, НДС 22% (с {day(0)}; до этого: ОСН, НДС 20%)" in details
+    assert f"Сейчас действует: УСН доход, НДС 22% (с {day(0)}; до этого: ОСН, НДС 10%)" in details
     assert vat_in_a_sale_built_today(client) == {"22"}
 
     with app.app_context():  # only the VAT changes: the tax system column has nothing scheduled
@@ -227,8 +227,8 @@ def test_register_screens_show_the_tax_in_force_today_and_the_scheduled_change(a
         register.next_tax_system, register.tax_change_date = None, tomorrow
         db.session.commit()
     listing = text(client.get(REGISTERS))
-    assert f"НДС 20% → с {day(1)}: НДС 22%" in listing and "ОСН →" not in listing
-    assert f"Сейчас действует: ОСН, НДС 20%; с {day(1)}: ОСН, НДС 22%" in text(
+    assert f"НДС 10% → с {day(1)}: НДС 22%" in listing and "ОСН →" not in listing
+    assert f"Сейчас действует: ОСН, НДС 10%; с {day(1)}: ОСН, НДС 22%" in text(
         client.get(REGISTERS + f"edit/?id={register_id}"))
 
 

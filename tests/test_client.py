@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from flask_komtet.client import KomtetClient, dumps, mask_headers
+from flask_komtet.client import KomtetClient, ascii_json, dumps, mask_headers
 from flask_komtet.errors import (
     AlreadySubmitted,
     AuthenticationError,
@@ -18,6 +18,7 @@ from flask_komtet.errors import (
     ServerError,
     TransportError,
 )
+from flask_komtet.posting import Poster
 from flask_komtet.signing import sign
 from tests.scripted_server import Reply, ScriptedServer
 
@@ -39,7 +40,9 @@ def test_create_task_signs_the_exact_body_it_sends(server: ScriptedServer) -> No
     assert task["id"] == 5
     seen = server.seen[0]
     assert seen.method == "POST" and seen.path == "/api/shop/v2/queues/3/task"
-    assert seen.body == '{"external_id":"x","positions":[{"name":"Чай","price":350.00,"quantity":1.5}]}'.encode()
+    # ASCII-escaped, as both official SDKs send (json.dumps' default), with the Decimals written exactly
+    assert seen.body == b'{"external_id":"x","positions":[{"name":"\\u0427\\u0430\\u0439","price":350.00,"quantity":1.5}]}'
+    assert seen.body.isascii() and json.loads(seen.body)["positions"][0]["name"] == "Чай"
     assert seen.headers["Authorization"] == "shop-7"
     assert seen.headers["Content-Type"] == "application/json"
     assert seen.headers["X-HMAC-Signature"] == sign("s3cret", "POST", server.url + seen.path, seen.body)
@@ -156,10 +159,76 @@ def test_client_refuses_empty_credentials() -> None:
 def test_dumps_writes_decimals_exactly_and_omits_nothing() -> None:
     body = dumps({"total": Decimal("13063.99"), "q": Decimal("0.001"), "big": Decimal("123456789012.34"),
                   "name": "Товар", "flag": True})
-    assert body == '{"total":13063.99,"q":0.001,"big":123456789012.34,"name":"Товар","flag":true}'.encode()
+    assert body == b'{"total":13063.99,"q":0.001,"big":123456789012.34,"name":"\\u0422\\u043e\\u0432\\u0430\\u0440","flag":true}'
+
     assert json.loads(body, parse_float=Decimal)["big"] == Decimal("123456789012.34")
 
 
 def test_dumps_refuses_a_string_that_imitates_a_number_marker() -> None:
     with pytest.raises(ValueError):
         dumps({"name": "\x1edec:5", "n": Decimal("1")})
+
+
+def test_dumps_escapes_like_json_dumps_ensure_ascii_astral_characters_as_surrogate_pairs() -> None:
+    data = {"name": "Чай «Эрл Грей» 🍵 \x7f", "n": 1}
+    expected = json.dumps(data, separators=(",", ":")).encode("ascii")  # ensure_ascii=True, the SDKs' choice
+    assert dumps(data) == expected
+    assert b"\\ud83c\\udf75" in expected
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert ascii_json(raw) == expected and ascii_json(expected) is expected
+
+
+def test_a_stored_utf8_body_goes_out_ascii_escaped_and_signed_as_sent(server: ScriptedServer) -> None:
+    server.replies.append(Reply(200, {"id": 6, "external_id": "y", "state": "new"}))
+    stored = '{"external_id":"y","positions":[{"name":"Кофе"}]}'.encode()
+    client_for(server).create_task(3, stored)
+    seen = server.seen[0]
+    assert seen.body == b'{"external_id":"y","positions":[{"name":"\\u041a\\u043e\\u0444\\u0435"}]}'
+    assert seen.headers["X-HMAC-Signature"] == sign("s3cret", "POST", server.url + seen.path, seen.body)
+
+
+def _bodies(*ids: str) -> list[bytes]:
+    return [dumps({"external_id": external_id, "intent": "sell", "client": {"email": "a@b.ru"}}) for external_id in ids]
+
+
+def test_multi_tasks_are_matched_by_external_id_whatever_the_keys(server: ScriptedServer) -> None:
+    # keys that are not "0".."n-1" and tasks in another order: the SDK reads result.values()
+    server.replies.append(Reply(200, {"b": {"id": 12, "external_id": "s-2", "state": "new"},
+                                      "a": {"id": 11, "external_id": "s-1", "state": "new"},
+                                      "c": {"id": 13, "external_id": "s-3", "state": "new"}}))
+    tasks = client_for(server).create_tasks(3, _bodies("s-1", "s-2", "s-3"))
+    assert [task["id"] for task in tasks] == [11, 12, 13]
+    seen = server.seen[0]
+    assert seen.path == "/api/shop/v2/queues/3/multi-tasks"
+    assert [item["external_id"] for item in json.loads(seen.body)] == ["s-1", "s-2", "s-3"]
+    assert seen.headers["X-HMAC-Signature"] == sign("s3cret", "POST", server.url + seen.path, seen.body)
+
+
+def test_multi_tasks_without_external_ids_are_matched_by_order(server: ScriptedServer) -> None:
+    server.replies.append(Reply(200, {"1": {"id": 22, "state": "new"}, "0": {"id": 21, "state": "new"}}))
+    assert [t["id"] for t in client_for(server).create_tasks(3, _bodies("s-1", "s-2"))] == [21, 22]
+    server.replies.append(Reply(200, {"x": {"id": 31}, "y": {"id": 32}}))
+    assert [t["id"] for t in client_for(server).create_tasks(3, _bodies("s-1", "s-2"))] == [31, 32]
+
+
+def test_a_receipt_the_multi_tasks_answer_has_no_task_for_gets_none_not_another_task(server: ScriptedServer) -> None:
+    server.replies.append(Reply(200, {"0": {"id": 41, "external_id": "s-2", "state": "new"}}))
+    assert client_for(server).create_tasks(3, _bodies("s-1", "s-2")) == [None, {"id": 41, "external_id": "s-2",
+                                                                                "state": "new"}]
+    server.replies.append(Reply(200, {}))
+    with pytest.raises(ServerError) as caught:
+        client_for(server).create_tasks(3, _bodies("s-1", "s-2"))
+    assert caught.value.retryable
+
+
+def test_poster_retries_a_receipt_the_answer_left_out_and_keeps_the_others_task(server: ScriptedServer) -> None:
+    server.replies.append(Reply(200, {"k": {"id": 51, "external_id": "s-1", "state": "new"}}))
+    client = client_for(server)
+    poster = Poster()
+    try:
+        results = poster.post_all([(client, 3, body) for body in _bodies("s-1", "s-2")])
+    finally:
+        poster.stop()
+    (task, error), (missing, retry) = results
+    assert task == {"id": 51, "external_id": "s-1", "state": "new"} and error is None
+    assert missing is None and isinstance(retry, ServerError) and retry.retryable

@@ -140,11 +140,11 @@ def test_refund_after_settlement_refunds_settled_positions(shop, emulator) -> No
 
 def test_vat_change_crossing_its_date(shop, emulator) -> None:
     app, db, kassa = shop("sync")
-    today = date.today()
+    change = date(2026, 1, 1)  # the real one: 20 % is not in force from this day, 22 % is (НК РФ art. 164 p. 3)
     with app.app_context():
-        add_register(db, kassa.models, vat="20", next_vat="22", tax_change_date=today)
-        before = make_order("9007", paid_at=datetime.combine(today - timedelta(days=1), datetime.min.time()))
-        after = make_order("9008", paid_at=datetime.combine(today, datetime.min.time()))
+        add_register(db, kassa.models, vat="20", next_vat="22", tax_change_date=change)
+        before = make_order("9007", paid_at=datetime.combine(change - timedelta(days=1), datetime.min.time()))
+        after = make_order("9008", paid_at=datetime.combine(change, datetime.min.time()))
         before = before.replace(lines=[type(line)(line.name, line.price, line.quantity)
                                        for line in before.lines])
         after = after.replace(lines=[type(line)(line.name, line.price, line.quantity) for line in after.lines])

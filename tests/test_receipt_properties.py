@@ -49,18 +49,40 @@ def lines(draw: Any) -> OrderLine:
 @st.composite
 def orders(draw: Any) -> Order:
     items = draw(st.lists(lines(), min_size=1, max_size=20))
-    net = sum((rubles(line.price * line.quantity) - line.discount for line in items), Decimal(0))
-    coupon = draw(st.one_of(st.just(Decimal(0)), st.decimals(min_value=0, max_value=net, places=2)))
     delivery = draw(st.one_of(st.none(), st.builds(OrderLine, st.just("Доставка"), st.decimals(0, 2000, places=2),
                                                    vat=st.one_of(st.none(), vat))))
-    return Order(ref="1", lines=items, discount=coupon, delivery=delivery,
-                 customer=draw(st.sampled_from([Customer(email="buyer@example.com"), Customer(phone="89991234567"),
-                                                Customer(email="a@b.ru", phone="+7 999 000-11-22")])))
+    # The coupon may exceed the goods (the rest comes off delivery), never the goods and delivery together.
+    net = sum((rubles(line.price * line.quantity) - line.discount for line in items if line.price > 0), Decimal(0))
+    most = net + (delivery.price if delivery is not None else 0)
+    coupon = draw(st.one_of(st.just(Decimal(0)), st.just(most), st.decimals(min_value=0, max_value=net, places=2),
+                            st.decimals(min_value=net, max_value=most, places=2)))
+    customer = draw(st.sampled_from([Customer(email="buyer@example.com"), Customer(phone="89991234567"),
+                                     Customer(email="a@b.ru", phone="+7 999 000-11-22 доб. 5"), Customer()]))
+    # a buyer without a contact pays at the counter: a printed receipt, no contact needed
+    online = False if customer == Customer() else draw(st.sampled_from([None, True, False]))
+    return Order(ref="1", lines=items, discount=coupon, delivery=delivery, customer=customer, online=online)
 
 
-def settings_for(vat_rate: VatRate, pm: PaymentMethod) -> ReceiptSettings:
-    return ReceiptSettings(tax_system=TaxSystem.COMMON, payment_address="https://shop.example", vat=vat_rate,
+def settings_for(vat_rate: VatRate, pm: PaymentMethod, tax_system: TaxSystem = TaxSystem.SIMPLIFIED_IN
+                 ) -> ReceiptSettings:
+    return ReceiptSettings(tax_system=tax_system, payment_address="https://shop.example", vat=vat_rate,
                            payment_method=pm, name_template="{name} {custom_note}")
+
+
+def usn_only_rates(order: Order, settings_: ReceiptSettings) -> bool:
+    """Whether the order puts 5 %/7 % on a position (a rate of УСН payers only, НК РФ art. 164 p. 8)."""
+    rates = [line.vat or settings_.vat for line in order.lines if line.price > 0]
+    if order.delivery is not None and order.delivery.price:
+        rates.append(order.delivery.vat or settings_.delivery_vat or settings_.vat)
+    return any(rate.plain in (VatRate.RATE_5, VatRate.RATE_7) for rate in rates)
+
+
+def paid(order: Order) -> Decimal:
+    """What the buyer paid: goods and delivery, less line discounts and the coupon (computed from the order)."""
+    goods = sum((rubles(line.price * line.quantity) - line.discount for line in order.lines if line.price > 0),
+                Decimal(0))
+    delivery = rubles(order.delivery.price * order.delivery.quantity) if order.delivery is not None else 0
+    return goods + delivery - order.discount
 
 
 def split_payments(draw: Any, total: Decimal) -> list[Payment]:
@@ -97,15 +119,25 @@ def _no_none(value: Any) -> bool:
 
 
 @settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(order=orders(), vat_rate=vat, pm=method, data=st.data())
-def test_sale_receipts_add_up_to_the_kopeck(order: Order, vat_rate: VatRate, pm: PaymentMethod, data: Any) -> None:
-    settings_ = settings_for(vat_rate, pm)
+@given(order=orders(), vat_rate=vat, pm=method, tax_system=st.sampled_from(list(TaxSystem)), data=st.data())
+def test_sale_receipts_add_up_to_the_kopeck(order: Order, vat_rate: VatRate, pm: PaymentMethod,
+                                            tax_system: TaxSystem, data: Any) -> None:
+    settings_ = settings_for(vat_rate, pm, tax_system)
+    forbidden = usn_only_rates(order, settings_) and tax_system not in (TaxSystem.SIMPLIFIED_IN,
+                                                                        TaxSystem.SIMPLIFIED_IN_OUT)
     try:
         payload = build_sale(order, settings_, external_id="sale-1-1")
-    except InvalidOrder as exc:  # only an order with nothing to fiscalize may be refused
-        assert exc.field in ("lines",), exc
+    except InvalidOrder as exc:  # an order with nothing to fiscalize, or 5 %/7 % without УСН
+        assert exc.field == "lines" or (forbidden and exc.field.endswith("vat") and "УСН" in str(exc)), exc
+        assert exc.field != "lines" or paid(order) == 0, exc
         return
+    assert not forbidden
+    assert receipt_total(payload) == paid(order)  # the receipt is what the buyer paid, coupon over goods or not
     assert_valid(payload)
+    if not order.is_online:  # at the counter: printed, never «расчет в Интернете»
+        assert payload["print"] is True and "internet" not in payload
+    else:
+        assert payload["client"].get("email") or payload["client"].get("phone")
     if pm.is_prepayment:
         assert all(p["payment_object"] == "payment" for p in payload["positions"])
         assert all(VatRate.parse(p["vat"]) in (VatRate.NO, VatRate.RATE_0) or VatRate.parse(p["vat"]).is_calculated

@@ -219,8 +219,23 @@ def state_badge(state: str, title: str | None = None) -> Markup:
         css, member.value, style, title or "", member.label)
 
 
+_ESCAPES = re.compile(r"(\\\\)|\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})", re.IGNORECASE)
+
+
+def _readable(match: re.Match[str]) -> str:
+    """``\\u0427`` → ``Ч`` (and surrogate pairs → one character); ASCII and control escapes stay as sent."""
+    if match.group(1):
+        return match.group(1)
+    if match.group(2):
+        char = chr(0x10000 + ((int(match.group(2), 16) - 0xD800) << 10) + int(match.group(3), 16) - 0xDC00)
+    else:
+        char = chr(int(match.group(4), 16))
+    return char if ord(char) > 0x9F and char.isprintable() else match.group()
+
+
 def pretty_json(text: str | bytes | None) -> str | None:
-    """Indent compact JSON as it is, character for character (numbers stay exactly as sent)."""
+    """Indent compact JSON as it is, character for character (numbers stay exactly as sent); non-ASCII text
+    sent escaped (``\\u0427\\u0430\\u0439``) is shown as the characters it stands for."""
     if text is None:
         return None
     if isinstance(text, bytes):
@@ -251,4 +266,4 @@ def pretty_json(text: str | bytes | None) -> str | None:
             out.append(": ")
         elif not char.isspace():
             out.append(char)
-    return re.sub(r"([{\[])\n\s*([}\]])", r"\1\2", "".join(out))
+    return _ESCAPES.sub(_readable, re.sub(r"([{\[])\n\s*([}\]])", r"\1\2", "".join(out)))

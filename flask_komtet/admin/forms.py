@@ -10,6 +10,10 @@ checked on save, each with a message that names the problem:
 * the position-name template may use only known tags;
 * INNs have valid check digits;
 * the scheduled tax change needs its date, and the date needs a change;
+* VAT 5 %/7 % (5/105, 7/107) only with УСН, for the default and delivery VAT,
+  today and after the scheduled change (НК РФ art. 164 p. 8); the VAT receipts
+  get today and on the change date must be a rate in force then (20 % is not
+  from 2026-01-01: the message names 22 %). See :mod:`flask_komtet.receipts.taxes`;
 * two active registers may not share a primary region.
 
 The Secret is write-only: the field never renders a value, and leaving it
@@ -19,6 +23,8 @@ empty on edit keeps the stored one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -37,6 +43,9 @@ from wtforms import (
 )
 
 from ..enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from ..receipts import TEMPLATE_TAGS, check_name_template
+from ..receipts.contacts import check_inn
+from ..receipts.taxes import register_tax_problems
 from .base import RussianSecureForm
 
 if TYPE_CHECKING:
@@ -47,7 +56,7 @@ __all__ = ["WriteOnlyField", "register_form_class", "template_help"]
 REQUIRED = "Обязательное поле"
 
 
-class WriteOnlyField(PasswordField):
+class WriteOnlyField(PasswordField):  # type: ignore[misc]  # WTForms ships no types (see pyproject)
     """A password input that never holds (or shows) the stored value."""
 
     def process_data(self, value: Any) -> None:
@@ -58,7 +67,7 @@ class WriteOnlyField(PasswordField):
             setattr(obj, name, self.data.strip())
 
 
-class _EnumField(SelectField):
+class _EnumField(SelectField):  # type: ignore[misc]  # WTForms ships no types
     """A select of an enum's current values; an obsolete value posted anyway gets the enum's message."""
 
     def __init__(self, label: str, enum: Any, *, optional: bool = False, blank: str = "—", **kwargs: Any) -> None:
@@ -90,7 +99,7 @@ class _EnumField(SelectField):
         setattr(obj, name, value)
 
 
-class _RegionsText(StringField):
+class _RegionsText(StringField):  # type: ignore[misc]  # WTForms ships no types
     """Extra regions typed as codes separated by commas (when the shop configured no region list)."""
 
     def process_data(self, value: Any) -> None:
@@ -100,7 +109,7 @@ class _RegionsText(StringField):
         setattr(obj, name, [code.strip() for code in (self.data or "").split(",") if code.strip()])
 
 
-class _RegionsSelect(SelectMultipleField):
+class _RegionsSelect(SelectMultipleField):  # type: ignore[misc]  # WTForms ships no types
     def populate_obj(self, obj: Any, name: str) -> None:
         setattr(obj, name, list(self.data or []))
 
@@ -117,8 +126,6 @@ def _none_if_empty(value: Any) -> Any:
 def _inn(person: bool | None) -> Callable[[Any, Any], None]:
     def check(form: Any, field: Any) -> None:
         if field.data:
-            from ..contacts import check_inn
-
             try:
                 check_inn(field.data, person=person)
             except ValueError as exc:
@@ -130,10 +137,6 @@ def _inn(person: bool | None) -> Callable[[Any, Any], None]:
 def _template(form: Any, field: Any) -> None:
     if field.data:
         try:
-            from ..receipts import check_name_template
-        except ImportError:  # pragma: no cover - receipts.py always has it
-            return
-        try:
             check_name_template(field.data)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
@@ -141,10 +144,6 @@ def _template(form: Any, field: Any) -> None:
 
 def template_help() -> Markup:
     """The template tags and what each one becomes, for the form's description."""
-    try:
-        from ..receipts import TEMPLATE_TAGS
-    except ImportError:  # pragma: no cover
-        TEMPLATE_TAGS = {}
     rows = Markup("").join(
         Markup("<li><code>{}</code> — {}</li>").format("{" + tag + "}", text) for tag, text in TEMPLATE_TAGS.items())
     return Markup(
@@ -248,7 +247,7 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
                 self.extra_regions.choices = dict(choices)
 
         def validate(self, extra_validators: Any = None) -> bool:
-            ok = super().validate(extra_validators)
+            ok = bool(super().validate(extra_validators))
             obj = getattr(self, "_obj", None)
             if obj is None and not self.secret.data:
                 self.secret.errors = [*self.secret.errors, "Укажите Secret из личного кабинета КОМТЕТ Кассы"]
@@ -262,6 +261,7 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
                 self.tax_change_date.errors = [*self.tax_change_date.errors,
                                                "Выберите новую СНО или ставку налога для этой даты"]
                 ok = False
+            ok = self._check_taxes() and ok
             if self.is_active.data and self.region.data and not self.region.errors:
                 other = self._active_in_region(self.region.data, getattr(obj, "id", None))
                 if other is not None:
@@ -270,6 +270,18 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
                                           f"«{other.name}»"]
                     ok = False
             return ok
+
+        def _check_taxes(self) -> bool:
+            """The VAT and tax system cross-checks (:func:`register_tax_problems`), as of today."""
+            names = ("tax_system", "vat", "delivery_vat", "next_tax_system", "next_vat", "tax_change_date")
+            if any(getattr(self, name).errors for name in names):
+                return True  # a value that does not read already has its message
+            values = SimpleNamespace(**{name: getattr(self, name).data or None for name in names})
+            problems = register_tax_problems(values, today=date.today())
+            for name, message in problems.items():
+                field = getattr(self, name)
+                field.errors = [*field.errors, message]
+            return not problems
 
         @staticmethod
         def _active_in_region(region: str, own_id: int | None) -> Any:

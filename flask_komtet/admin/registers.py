@@ -48,7 +48,7 @@ def _label(enum: Any) -> Any:
     return formatter
 
 
-class CashRegisterView(KassaView, ModelView):
+class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-admin ships no types
     """Cash registers: list, create, edit, details; never the Secret."""
 
     form_base_class = RussianSecureForm
@@ -206,14 +206,14 @@ class CashRegisterView(KassaView, ModelView):
 
         return client_for(self.kassa_state, register)
 
-    @action("check_queue", "Проверить очередь")
+    @action("check_queue", "Проверить очередь")  # type: ignore[untyped-decorator]  # flask-admin, untyped
     def action_check_queue(self, ids: list[str]) -> None:
         CashRegister = self.model
         registers = self.kassa_state.session.scalars(sa.select(CashRegister).where(CashRegister.id.in_([int(i) for i in ids]))
                                          .order_by(CashRegister.id)).all()
         self.check_queues(list(registers))
 
-    @expose("/check-queue/", methods=("POST",))
+    @expose("/check-queue/", methods=("POST",))  # type: ignore[untyped-decorator]  # flask-admin, untyped
     def check_queue_view(self) -> Any:
         form = self.csrf_form()
         register = self.kassa_state.session.get(self.model, request.form.get("id", type=int) or 0)

@@ -131,7 +131,8 @@ def refund_plan(state: KassaState, order: Order, request: list[RefundLine] | Non
         return build_refund(order, settings, external_id=external_id, lines=request, callback_url=callback,
                             cashier=cashier, payment_method=sale_method(settings, order),
                             sold=source.sold if source else None, done=done,
-                            paid=source.paid if source else None, noted=data)
+                            paid=source.paid if source else None, noted=data,
+                            rates_as_of=settings.receipt_date)
 
     return Plan(ReceiptKind.REFUND, Intent.SELL_RETURN, order.ref, key, order.region, data, build)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from .money import rubles
 from .names import clean_text
 from .positions import position_dict, priced_positions, vat_for
 from .settings import CASHIER_LIMIT, NAME_LIMIT, Cashier, ReceiptSettings, RefundLine
+from .taxes import check_rate
 
 __all__ = ["build_correction", "build_refund", "build_sale", "build_settlement", "build_top_up", "done_as_sold",
            "receipt_total", "sold_positions"]
@@ -32,11 +34,12 @@ __all__ = ["build_correction", "build_refund", "build_sale", "build_settlement",
 
 def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, callback_url: str | None = None,
                cashier: Cashier | None = None, payment_method: PaymentMethod | None = None,
-               noted: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The sale receipt (``sell``) of a paid order.
+               noted: dict[str, Any] | None = None, rates_as_of: date | None = None) -> dict[str, Any]:
+    """The sale receipt (``sell``) of a paid order; VAT rates as of ``rates_as_of`` or ``settings.receipt_date``.
 
     ``noted["indices"]``, if given, is set to the order line of each position (so refunds can find them).
     """
+    settings = _as_of(settings, rates_as_of)
     method = payment_method or settings.payment_method
     positions = priced_positions(order, settings, method)
     if noted is not None:
@@ -58,7 +61,7 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
                  callback_url: str | None = None, cashier: Cashier | None = None,
                  payment_method: PaymentMethod | None = None, sold: Sold | None = None,
                  done: Refunded | None = None, paid: Sequence[Payment] | None = None,
-                 noted: dict[str, Any] | None = None) -> dict[str, Any]:
+                 noted: dict[str, Any] | None = None, rates_as_of: date | None = None) -> dict[str, Any]:
     """The refund receipt (``sellReturn``): what is left of the order, or some lines and quantities.
 
     ``sold`` is the positions of the receipt the refund returns (read from its
@@ -69,7 +72,11 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
     (default: ``order.payments``). A part of a line is refunded at that line's
     own discounted unit total. ``noted["indices"]``, if given, is set to the
     order line of each position (so later refunds can count what this one took).
+    Rates are the sale's: checked as of ``rates_as_of``, else the day the order was
+    paid (unknown: no date check).
     """
+    paid_on = order.paid_at.date() if order.paid_at is not None else None
+    settings = replace(settings, receipt_date=rates_as_of or paid_on, follow_up=True)
     if sold is None:
         sold = sold_positions(order, settings, payment_method or settings.payment_method)
     chosen = refund_items(sold, refund_request(lines, order.lines, order.delivery), done or {})
@@ -95,7 +102,7 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
                      callback_url: str | None = None, cashier: Cashier | None = None,
                      sold: Sold | None = None, done: Refunded | None = None, on: date | None = None,
                      sold_vat: VatRate | None = None, new_lines_from: int | None = None,
-                     noted: dict[str, Any] | None = None) -> dict[str, Any]:
+                     noted: dict[str, Any] | None = None, rates_as_of: date | None = None) -> dict[str, Any]:
     """The settlement receipt («Полный расчет») after a prepayment receipt.
 
     ``sold`` is the prepayment's positions (from its stored payload): each one
@@ -109,6 +116,7 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
     remainder is paid by card (online) or cash. ``noted["indices"]``, if given,
     is set to the order line of each position.
     """
+    settings = _as_of(settings, rates_as_of)
     current = sold_positions(order, settings, PaymentMethod.FULL_PAYMENT)
     added: list[tuple[Any, dict[str, Any]]] = []
     if sold is None:
@@ -149,7 +157,8 @@ def build_correction(order: Order, settings: ReceiptSettings, *, external_id: st
                      correction_type: CorrectionType, base_date: date, base_number: str | None = None,
                      callback_url: str | None = None, cashier: Cashier | None = None,
                      payment_method: PaymentMethod = PaymentMethod.FULL_PAYMENT,
-                     authorised_person: Cashier | None = None) -> dict[str, Any]:
+                     authorised_person: Cashier | None = None, online: bool | None = None,
+                     rates_as_of: date | None = None) -> dict[str, Any]:
     """A correction receipt (``sellCorrection`` / ``sellReturnCorrection``), FFD 1.2.
 
     ``correction_type`` is ``self`` (the shop found the mistake) or ``instruction``
@@ -158,15 +167,18 @@ def build_correction(order: Order, settings: ReceiptSettings, *, external_id: st
     number (tag 1179), sent only for ``instruction``. ``settings`` should be the
     register's as in force on ``base_date`` (its VAT). ``authorised_person``
     (name, INN) is who signs the correction, as in the SDK's
-    ``CorrectionCheck.set_authorised_person``.
+    ``CorrectionCheck.set_authorised_person``. ``online`` (default: the order's) as for
+    a sale: a correction at the counter is printed and paid in cash.
     """
+    settings = _as_of(settings, rates_as_of)
+    online = order.is_online if online is None else online
     intent = Intent.parse(intent)
     if not intent.is_correction:
         raise InvalidOrder(f"{intent.value} не является чеком коррекции", field="intent")
     kind = CorrectionType.parse(correction_type)
     positions = priced_positions(order, settings, payment_method)
     total = sum((p.total for p in positions), Decimal(0))
-    payments = payments_of(order.payments, total, default_type(order))
+    payments = payments_of(order.payments, total, PaymentType.CARD if online else PaymentType.CASH)
     info: dict[str, Any] = {"type": kind.value, "base_date": base_date.strftime("%d.%m.%Y")}
     if kind is CorrectionType.INSTRUCTION and base_number:
         info["base_number"] = str(base_number)[:32]
@@ -175,7 +187,7 @@ def build_correction(order: Order, settings: ReceiptSettings, *, external_id: st
         extra["authorised_person"] = _person(authorised_person, "authorised_person")
     return receipt(external_id, intent, settings, order.customer,
                     [position_dict(p, payment_method) for p in positions], payments, cashier, callback_url,
-                    extra=extra, online=order.is_online)
+                    extra=extra, online=online)
 
 
 def _person(person: Cashier, field: str) -> dict[str, Any]:
@@ -193,17 +205,23 @@ def _person(person: Cashier, field: str) -> dict[str, Any]:
 
 def build_top_up(customer: Customer, amount: Decimal | int | str, settings: ReceiptSettings, *, external_id: str,
                  payment_type: PaymentType | None = None, callback_url: str | None = None,
-                 cashier: Cashier | None = None, online: bool = True) -> dict[str, Any]:
+                 cashier: Cashier | None = None, online: bool | None = None,
+                 rates_as_of: date | None = None) -> dict[str, Any]:
     """A balance top-up: one position named by the register («Пополнение баланса»).
 
-    ``online=False`` (cash at the counter) is paid in cash and printed, unless ``payment_type`` says otherwise.
+    ``online=False`` (cash at the counter): paid in cash, printed, not «расчет в Интернете»;
+    by default online unless ``payment_type`` is cash.
     """
+    if online is None:
+        online = payment_type is not PaymentType.CASH
+    settings = _as_of(settings, rates_as_of)
     payment_type = payment_type or (PaymentType.CARD if online else PaymentType.CASH)
     total = to_decimal(amount, "amount")
     if rubles(total) != total or total <= 0:
         raise InvalidOrder("сумма пополнения должна быть больше нуля, не больше двух знаков после запятой",
                            field="amount")
     method = settings.top_up_payment_method
+    check_rate(settings.vat, settings, "settings.vat")
     vat = vat_for(settings.vat, method.is_prepayment)
     name = clean_text(settings.top_up_name or "", NAME_LIMIT) or "Пополнение баланса"
     position = {"name": name, "price": total, "quantity": Decimal(1), "total": total,
@@ -212,6 +230,11 @@ def build_top_up(customer: Customer, amount: Decimal | int | str, settings: Rece
     return receipt(external_id, Intent.SELL, settings, customer, [position],
                     payments_of([Payment(payment_type, total)], total, payment_type), cashier, callback_url,
                     online=online)
+
+
+def _as_of(settings: ReceiptSettings, day: date | None) -> ReceiptSettings:
+    """``settings`` whose VAT rates are checked as of ``day`` (a follow-up's original date), if given."""
+    return settings if day is None else replace(settings, receipt_date=day, follow_up=True)
 
 
 def receipt_total(payload: Mapping[str, Any]) -> Decimal:

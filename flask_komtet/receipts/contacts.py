@@ -12,6 +12,8 @@ _EMAIL_LIMIT = 64
 _INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+# Where an extension (or a second number) starts: «доб. 12», «добавочный 12», «ext 12», «x12», «#12», «, 12».
+_EXTENSION = re.compile(r"(?i)\s*(?:доб|ext|x|#|,|;)")
 
 
 def _show(value: str) -> str:
@@ -34,13 +36,18 @@ def _digits(value: str) -> str:
 
 
 def normalize_phone(value: str) -> str:
-    """``8 (999) 123-45-67`` → ``+79991234567``; foreign numbers keep their ``+`` and digits."""
-    digits = _digits(value) if len(value) <= 64 else ""
+    """``8 (999) 123-45-67`` → ``+79991234567``; foreign numbers keep their ``+`` and digits.
+
+    An extension is dropped, not glued to the number: ``+7 999 123 45 67 доб. 12`` → ``+79991234567``
+    (likewise ``доб``, ``ext``, ``ext.``, ``x``, ``#`` and a comma; after a comma may come a second number).
+    """
+    number = _EXTENSION.split(value, 1)[0] if len(value) <= 64 else ""
+    digits = _digits(number)
     if len(digits) == 11 and digits[0] in "78":
         return "+7" + digits[1:]
     if len(digits) == 10 and digits[0] == "9":
         return "+7" + digits
-    if value.strip().startswith("+") and 11 <= len(digits) <= 15:
+    if number.strip().startswith("+") and 11 <= len(digits) <= 15:
         return "+" + digits
     raise ValueError(f"некорректный номер телефона: {_show(value)} (нужен формат +7XXXXXXXXXX)")
 

@@ -18,7 +18,9 @@ from .settings import CASHIER_LIMIT, NAME_LIMIT, Cashier, ReceiptSettings
 __all__ = ["default_type", "payments_of", "receipt"]
 
 
-def _client(customer: Customer) -> dict[str, Any]:
+def _client(customer: Customer, online: bool) -> dict[str, Any]:
+    """The buyer: a contact is required for an Internet payment (the receipt must reach the buyer);
+    a receipt printed at the counter may go without one (``client: {}``, as the SDK's ``Check`` starts)."""
     client: dict[str, Any] = {}
     for key, normalize in (("email", normalize_email), ("phone", normalize_phone)):
         value = getattr(customer, key)
@@ -27,8 +29,9 @@ def _client(customer: Customer) -> dict[str, Any]:
                 client[key] = normalize(value)
             except ValueError as exc:
                 raise InvalidOrder(str(exc), field=f"customer.{key}") from None
-    if not client:
-        raise InvalidOrder("нужен email или телефон покупателя: на него придет электронный чек", field="customer")
+    if not client and online:
+        raise InvalidOrder("нужен email или телефон покупателя: при расчете через Интернет на него придет "
+                           "электронный чек", field="customer")
     name = clean_text(customer.name, NAME_LIMIT) if customer.name else ""
     if name:
         client["name"] = name
@@ -37,6 +40,9 @@ def _client(customer: Customer) -> dict[str, Any]:
             client["inn"] = check_inn(customer.inn)
         except ValueError as exc:
             raise InvalidOrder(str(exc), field="customer.inn") from None
+        if not name:  # tag 1228 only together with tag 1227
+            raise InvalidOrder("ИНН покупателя передается только вместе с наименованием покупателя "
+                               "(54-ФЗ ст. 4.7 п. 1): укажите наименование или уберите ИНН", field="customer.name")
     return client
 
 
@@ -91,10 +97,11 @@ def receipt(external_id: str, intent: Intent, settings: ReceiptSettings, custome
              positions: list[dict[str, Any]], payments: list[dict[str, Any]], cashier: Cashier | None,
              callback_url: str | None, extra: Mapping[str, Any] | None = None, *, online: bool = True
              ) -> dict[str, Any]:
-    """The payload; ``online=False`` (paid at the counter) always prints and is never «расчет в Интернете»."""
+    """The payload; ``online=False`` (paid at the counter) always prints, is never «расчет в Интернете»
+    and needs no buyer contact."""
     payload: dict[str, Any] = {
         "external_id": external_id, "intent": intent.value, "print": bool(settings.print_receipt) or not online,
-        "client": _client(customer), "company": _company(settings), "positions": positions, "payments": payments,
+        "client": _client(customer, online), "company": _company(settings), "positions": positions, "payments": payments,
     }
     cashier_dict = _cashier(cashier, settings)
     if cashier_dict:

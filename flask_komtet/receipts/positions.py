@@ -1,4 +1,4 @@
-"""Positions: order lines priced to the kopeck, discounts and the coupon spread, VAT and object chosen."""
+"""Positions: order lines priced to the kopeck, discounts and the coupon spread, VAT checked and object chosen."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .settings import (
     TOTAL_LIMIT,
     ReceiptSettings,
 )
+from .taxes import check_rate
 
 __all__ = ["Position", "checked_quantity", "position_dict", "priced_positions", "vat_for"]
 
@@ -49,6 +50,12 @@ def checked_quantity(value: Decimal, field: str) -> Decimal:
 
 
 def priced_positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -> list[Position]:
+    """The order's positions priced to the kopeck, each VAT rate checked (:mod:`.taxes`).
+
+    The coupon (``order.discount``) is spread over the goods; what exceeds the goods
+    comes off delivery, so the receipt always equals what the buyer paid. Rates are
+    checked as of the settings' ``receipt_date`` (:func:`.taxes.check_rate`).
+    """
     prepay = method.is_prepayment
     goods: list[tuple[int, OrderLine, Decimal, Decimal, int]] = []
     for index, line in enumerate(order.lines):
@@ -59,46 +66,55 @@ def priced_positions(order: Order, settings: ReceiptSettings, method: PaymentMet
         quantity = checked_quantity(line.quantity, f"{field}.quantity")
         if price == 0:
             continue  # a gift: nothing to fiscalize
-        gross = to_cents(price * quantity)
-        if gross > TOTAL_LIMIT:
-            raise InvalidOrder(f"сумма позиции {kopecks(gross)} больше допустимой {kopecks(TOTAL_LIMIT)}", field=field)
-        discount = to_cents(line.discount)
-        if discount < 0 or discount > gross:
-            raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field=f"{field}.discount")
-        goods.append((index, line, price, quantity, gross - discount))
-    if not goods and not (order.delivery and order.delivery.price):
+        goods.append((index, line, price, quantity, _net(line, price, quantity, field)))
+    delivery = order.delivery if order.delivery is not None and order.delivery.price else None
+    if not goods and delivery is None:
         raise InvalidOrder("в заказе нет позиций для чека", field="lines")
     nets = [net for *_, net in goods]
-    coupon = to_cents(order.discount)
-    if coupon < 0 or coupon > sum(nets):
-        raise InvalidOrder(f"скидка на заказ должна быть от 0 до {kopecks(sum(nets))}", field="discount")
-    shares = allocate(coupon, nets)
+    if delivery is not None:
+        delivery_price = rubles(delivery.price)
+        if delivery_price < 0:
+            raise InvalidOrder("цена не может быть отрицательной", field="delivery.price")
+        delivery_quantity = checked_quantity(delivery.quantity, "delivery.quantity")
+        delivery_net = _net(delivery, delivery_price, delivery_quantity, "delivery")
+    coupon, goods_net = to_cents(order.discount), sum(nets)
+    most = goods_net + (delivery_net if delivery is not None else 0)
+    if coupon < 0 or coupon > most:
+        raise InvalidOrder(f"скидка на заказ должна быть от 0 до {kopecks(most)}", field="discount")
+    shares = allocate(min(coupon, goods_net), nets)
     positions = []
     template = settings.name_template
+    checked: set[VatRate] = set()  # each rate once: the first line that carries a bad one is named
     for (index, line, price, quantity, net), share in zip(goods, shares, strict=True):
+        vat = line.vat or settings.vat
+        if vat not in checked:
+            check_rate(vat, settings, f"lines[{index}].vat" if line.vat else "settings.vat")
+            checked.add(vat)
         positions.append(Position(
-            line, render_name(template, line, order), price, quantity,
-            kopecks(net - share), _VATS[line.vat or settings.vat, prepay],
+            line, render_name(template, line, order), price, quantity, kopecks(net - share), _VATS[vat, prepay],
             PaymentObject.PAYMENT if prepay else line.payment_object or settings.payment_object, index,
         ))
-    delivery = order.delivery
-    if delivery is not None and delivery.price:
-        price, quantity = rubles(delivery.price), checked_quantity(delivery.quantity, "delivery.quantity")
-        if price < 0:
-            raise InvalidOrder("цена не может быть отрицательной", field="delivery.price")
-        gross, discount = to_cents(price * quantity), to_cents(delivery.discount)
-        if gross > TOTAL_LIMIT:
-            raise InvalidOrder(f"сумма позиции {kopecks(gross)} больше допустимой {kopecks(TOTAL_LIMIT)}",
-                               field="delivery")
-        if discount < 0 or discount > gross:
-            raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field="delivery.discount")
+    if delivery is not None:
         vat = delivery.vat or settings.delivery_vat or settings.vat
+        check_rate(vat, settings, "delivery.vat" if delivery.vat else
+                   "settings.delivery_vat" if settings.delivery_vat else "settings.vat")
         positions.append(Position(
-            delivery, clean_text(delivery.name, NAME_LIMIT) or "Доставка", price, quantity,
-            kopecks(gross - discount),
+            delivery, clean_text(delivery.name, NAME_LIMIT) or "Доставка", delivery_price, delivery_quantity,
+            kopecks(delivery_net - max(coupon - goods_net, 0)),
             vat_for(vat, prepay), PaymentObject.PAYMENT if prepay else PaymentObject.SERVICE, "delivery",
         ))
     return positions
+
+
+def _net(line: OrderLine, price: Decimal, quantity: Decimal, field: str) -> int:
+    """Kopecks of ``price × quantity`` less the line's own discount, within ``[0, gross]``."""
+    gross = to_cents(price * quantity)
+    if gross > TOTAL_LIMIT:
+        raise InvalidOrder(f"сумма позиции {kopecks(gross)} больше допустимой {kopecks(TOTAL_LIMIT)}", field=field)
+    discount = to_cents(line.discount)
+    if discount < 0 or discount > gross:
+        raise InvalidOrder(f"скидка должна быть от 0 до {kopecks(gross)}", field=f"{field}.discount")
+    return gross - discount
 
 
 def vat_for(rate: VatRate, prepayment: bool) -> VatRate:

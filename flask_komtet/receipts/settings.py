@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from ..enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
@@ -21,7 +22,14 @@ ONE = Decimal(1)
 
 @dataclass(frozen=True)
 class ReceiptSettings:
-    """One cash register's receipt settings, as in force on the receipt's date."""
+    """One cash register's receipt settings, as in force on ``receipt_date``.
+
+    ``receipt_date`` is the day of the settlement the receipt is for (the payment's
+    day, a correction's corrected day); VAT rates are checked against it. ``None``
+    (settings made by hand) checks no dates. ``follow_up``: the receipt follows an
+    earlier one of ``receipt_date`` (a refund), so its rates must be exactly those
+    in force then, not only rates that have not ended.
+    """
 
     tax_system: TaxSystem
     payment_address: str
@@ -40,6 +48,8 @@ class ReceiptSettings:
     cashier_inn: str | None = None
     internet: bool = True
     settlement_scheme: SettlementScheme = SettlementScheme.TWO_RECEIPTS
+    receipt_date: date | None = None
+    follow_up: bool = False
 
 
 @dataclass(frozen=True)
