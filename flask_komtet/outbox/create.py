@@ -26,7 +26,7 @@ from ..orders import Customer, Order, to_decimal
 from ..receipts import Cashier, ReceiptSettings, RefundLine, build_refund, build_top_up, receipt_total
 from ..receipts.followups import refund_request
 from ..routing import Route, choose_register, register_settings
-from .pending import mark_for_dispatch, remember_added
+from .pending import added_in_this_transaction, mark_for_dispatch, remember_added
 from .plans import (
     Plan,
     as_person,
@@ -74,9 +74,9 @@ def add_or_replace(state: KassaState, plan: Plan, route: Route | ByRegion, *, wh
     sequence) is built from ``plan`` in its place, unless it would fail just the
     same (then the failed one is returned and nothing is added).
     """
-    previous = latest(state.session, state, plan.kind, plan.order_ref, plan.event_key)
-    if previous is None or not replaceable(previous):
-        return add_receipt(state, plan, route, when=when)
+    previous = add_receipt(state, plan, route, when=when)  # the common case: the first, inserted at once
+    if added_in_this_transaction(state.session, previous) or not replaceable(previous):
+        return previous
     if _fails_again(state, plan, route, when, previous):
         return previous
     return add_receipt(state, plan, route, when=when, sequence=previous.sequence + 1, resend_of=previous)
