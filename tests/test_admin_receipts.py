@@ -355,6 +355,7 @@ def test_the_list_warns_of_prepaid_orders_waiting_for_their_settlement(admin_app
     fiscalize(app, db, kassa, "p-1")
     client = AdminClient(app)
     assert "ждут чека «Полный расчет» (1): p-1" in text(client.get(RECEIPTS))
+    assert "нужен второй чек «Полный расчет»" in text(client.get("/admin/komtet_registers/"))
     with app.app_context():
         kassa.settle(make_order("p-1"))
         db.session.commit()

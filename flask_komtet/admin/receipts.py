@@ -28,7 +28,9 @@ from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, Fil
 from markupsafe import Markup
 from sqlalchemy.orm import lazyload
 
-from ..enums import ReceiptKind, ReceiptState
+from ..enums import PaymentMethod, ReceiptKind, ReceiptState
+from ..models import utcnow
+from ..reconcile import DEFAULT_DAYS, awaiting_settlement
 from . import actions
 from .base import (
     KassaView,
@@ -196,10 +198,19 @@ class ReceiptView(KassaView, ModelView):  # type: ignore[misc]  # flask-admin/wt
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["info"] = self.details(kwargs["model"])
         if template == self.list_template:
-            from ..reconcile import awaiting_settlement
-
-            kwargs["awaiting_settlement"] = awaiting_settlement(self.kassa_state)
+            kwargs["awaiting_settlement"] = self._awaiting_settlement()
         return super().render(template, **kwargs)
+
+    def _awaiting_settlement(self) -> list[str]:
+        """Prepaid orders of the last ``DEFAULT_DAYS`` still waiting for «Полный расчет»; none to look for when
+        no register sells with a prepayment method (the list stays one indexed page read)."""
+        state = self.kassa_state
+        Register = state.models.CashRegister
+        methods = [m.value for m in PaymentMethod if m.is_prepayment]
+        if not state.session.scalar(sa.select(sa.func.count()).select_from(Register)
+                                    .where(Register.payment_method.in_(methods))):
+            return []
+        return awaiting_settlement(state, since=utcnow() - timedelta(days=DEFAULT_DAYS))
 
     def event_label(self, action: str) -> str:
         base = action.removesuffix("_late")

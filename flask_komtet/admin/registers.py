@@ -37,6 +37,19 @@ def _yes_no(view: Any, context: Any, model: Any, name: str) -> Markup:
                                                              "Да" if on else "Нет")
 
 
+def _method_with_settlement(view: Any, context: Any, model: Any, name: str) -> Any:
+    """The online payment method; a prepayment one says that a second receipt is the shop's to send."""
+    label = _label(PaymentMethod)(view, context, model, name)
+    try:
+        prepayment = PaymentMethod.parse(model.payment_method).is_prepayment
+    except ValueError:
+        prepayment = False
+    if not prepayment:
+        return label
+    return Markup('{}<div class="small text-warning">при передаче товара нужен второй чек «Полный расчет»: '
+                  'сигнал order_shipped или kassa.settle(order)</div>').format(label)
+
+
 def _label(enum: Any) -> Any:
     def formatter(view: Any, context: Any, model: Any, name: str) -> str:
         value = getattr(model, name)
@@ -152,7 +165,7 @@ class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-adm
             "tax_system": self._scheduled(_label(TaxSystem)), "vat": self._scheduled(_label(VatRate)),
             "delivery_vat": _label(VatRate), "next_vat": _label(VatRate), "next_tax_system": _label(TaxSystem),
             "tax_change_date": lambda v, c, m, n: m.tax_change_date.strftime("%d.%m.%Y") if m.tax_change_date else "",
-            "payment_method": _label(PaymentMethod), "top_up_payment_method": _label(PaymentMethod),
+            "payment_method": _method_with_settlement, "top_up_payment_method": _label(PaymentMethod),
             "payment_object": _label(PaymentObject), "top_up_payment_object": _label(PaymentObject),
             "settlement_scheme": _label(SettlementScheme),
             "auto_fiscalize": _yes_no, "print_receipt": _yes_no, "internet": _yes_no, "is_active": _yes_no,
