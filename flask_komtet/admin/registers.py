@@ -73,7 +73,8 @@ class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-adm
     can_export = False
     page_size = 50
     #: The webhook URLs get a full-width line under each register (see registers_list.html).
-    column_list = ("name", "region", "shop_id", "queue_id", "tax_system", "vat", "auto_fiscalize", "is_active",
+    column_list = ("name", "region", "shop_id", "queue_id", "tax_system", "vat", "payment_method", "auto_fiscalize",
+                   "is_active",
                    "queue_state")
     column_details_list = (
         "name", "region", "shop_id", "queue_id", "tax_system", "vat", "delivery_vat", "next_tax_system",
