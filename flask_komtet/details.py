@@ -23,9 +23,16 @@ from .enums import AgentType
 from .errors import InvalidOrder
 from .values import show, to_decimal, to_enum, to_text
 
-__all__ = ["Agent", "MoneyTransferOperator", "OperatingProp", "PayingAgent", "ReceivePaymentsOperator",
-           "SectoralProp", "Supplier", "UserProp", "coerce", "coerce_all", "init_line_details", "plain_details",
-           "to_day", "to_phones"]
+__all__ = ["BUYER_DETAILS", "LINE_DETAILS", "ORDER_DETAILS", "PAYMENT_DETAILS", "Agent", "MoneyTransferOperator",
+           "OperatingProp", "PayingAgent", "ReceivePaymentsOperator", "SectoralProp", "Supplier", "UserProp",
+           "coerce", "coerce_all", "init_line_details", "plain_details", "to_day", "to_phones"]
+
+
+#: The FFD 1.2 fields of ``OrderLine``, ``Customer``, ``Payment`` and ``Order``, by name (the default adapter reads them).
+LINE_DETAILS = ("agent", "supplier", "excise", "country_code", "declaration_number", "user_data", "wholesale")
+BUYER_DETAILS = ("birthdate", "citizenship", "document_code", "document_data", "address")
+PAYMENT_DETAILS = ("cashless_method", "cashless_id", "cashless_info")
+ORDER_DETAILS = ("additional_check_props", "additional_user_props", "sectoral_check_props", "operating_check_props")
 
 
 def to_phones(value: Any, name: str) -> tuple[str, ...]:
