@@ -199,8 +199,12 @@ class SectoralProp:
     value: str
 
     def __post_init__(self) -> None:
-        _texts(self, "federal_id", "number", "value")
-        object.__setattr__(self, "date", to_day(self.date, "date"))
+        for name in ("federal_id", "number", "value"):
+            object.__setattr__(self, name, to_text(getattr(self, name), name, required=True))
+        day = to_day(self.date, "date")
+        if day is None:
+            raise InvalidOrder("is required", field="date")
+        object.__setattr__(self, "date", day)
 
 
 @dataclass(frozen=True, slots=True)
