@@ -35,6 +35,9 @@ PAYMENT_DETAILS = ("cashless_method", "cashless_id", "cashless_info")
 ORDER_DETAILS = ("additional_check_props", "additional_user_props", "sectoral_check_props", "operating_check_props")
 
 
+Day = date  # the type of SectoralProp.date, a field named as the SDK names it
+
+
 def to_phones(value: Any, name: str) -> tuple[str, ...]:
     """A list of phones as text (one phone alone is taken as a list of one)."""
     if value is None or value == "":
@@ -194,7 +197,7 @@ class SectoralProp:
     """
 
     federal_id: str
-    date: date
+    date: Day
     number: str
     value: str
 

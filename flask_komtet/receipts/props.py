@@ -141,8 +141,9 @@ def _order_props(order: Order, today: date) -> dict[str, Any]:
         value = checked_text(operating.value, OPERATING_LIMIT, "operating_check_props.value")
         if name is None or not value:
             raise InvalidOrder("нужны идентификатор и данные операции", field="operating_check_props")
+        stamp: Any = operating.timestamp  # a datetime once the order is made
         props["operating_check_props"] = {"name": name, "value": value,
-                                          "timestamp": operating.timestamp.strftime("%d.%m.%Y %H:%M:%S")}
+                                          "timestamp": stamp.strftime("%d.%m.%Y %H:%M:%S")}
     return props
 
 
