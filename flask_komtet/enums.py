@@ -260,11 +260,11 @@ class AgentType(str, _Labeled):
     @property
     def is_payment_agent(self) -> bool:
         """A (bank) payment agent or subagent: the ones that may carry paying-agent and operator details."""
-        return "payment" in self.value
+        return "payment" in str(self.value)
 
     @property
     def is_bank_agent(self) -> bool:
-        return self.value.startswith("bank_")
+        return str(self.value).startswith("bank_")
 
 
 class TimeZone(int, _Labeled):

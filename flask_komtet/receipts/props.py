@@ -132,17 +132,17 @@ def _order_props(order: Order, today: date) -> dict[str, Any]:
         props["sectoral_check_props"] = sectoral
     operating = order.operating_check_props
     if operating is not None:
-        name: Any = operating.name
-        if isinstance(name, int):
-            if not 0 <= name <= 255:
+        operation: Any = operating.name
+        if isinstance(operation, int):
+            if not 0 <= operation <= 255:
                 raise InvalidOrder("идентификатор операции: от 0 до 255", field="operating_check_props.name")
         else:
-            name = checked_text(name, OPERATING_LIMIT, "operating_check_props.name")
-        value = checked_text(operating.value, OPERATING_LIMIT, "operating_check_props.value")
-        if name is None or not value:
+            operation = checked_text(operation, OPERATING_LIMIT, "operating_check_props.name")
+        data = checked_text(operating.value, OPERATING_LIMIT, "operating_check_props.value")
+        if operation is None or not data:
             raise InvalidOrder("нужны идентификатор и данные операции", field="operating_check_props")
         stamp: Any = operating.timestamp  # a datetime once the order is made
-        props["operating_check_props"] = {"name": name, "value": value,
+        props["operating_check_props"] = {"name": operation, "value": data,
                                           "timestamp": stamp.strftime("%d.%m.%Y %H:%M:%S")}
     return props
 
