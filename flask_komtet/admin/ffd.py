@@ -7,6 +7,7 @@ shows what KOMTET got, in Russian, next to the raw JSON.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from ..enums import AgentType, TimeZone
@@ -102,7 +103,7 @@ def _receipt(payload: dict[str, Any]) -> list[tuple[str, str]]:
 def ffd_details(payload_json: str | bytes | None) -> dict[str, Any]:
     """``{"positions": [...], "receipt": [(label, text)]}`` for the page; empty when there is nothing to show."""
     try:
-        payload = json.loads(payload_json) if payload_json else None
+        payload = json.loads(payload_json, parse_float=Decimal) if payload_json else None  # sums as sent
     except ValueError:
         return {}
     if not isinstance(payload, dict):
