@@ -9,14 +9,17 @@ cashless details (tag 1235); the register's time zone is tag 1011 (1..11 = UTC+2
 from __future__ import annotations
 
 import logging
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from flask_komtet import Agent, Customer, Order, OrderLine, Payment, Supplier
+from flask_komtet.emulator.rules.receipt import check_task
+from flask_komtet.enums import AgentType, TaxSystem, TimeZone
 from flask_komtet.errors import InvalidOrder
-from flask_komtet.receipts import RefundLine
+from flask_komtet.receipts import ReceiptSettings, RefundLine, build_correction
 from tests.shop_fixtures import add_register, wait_for
 from tests.test_pipeline import emulator, shop, state_of  # noqa: F401  (fixtures)
 
@@ -235,3 +238,19 @@ def test_order_details_read_their_types_and_name_the_field() -> None:
     with pytest.raises(InvalidOrder) as caught:  # not one of the SDK's AgentType values
         Order(ref="1", lines=[{"name": "Чай", "price": 1, "agent": {"type": "broker"}, "supplier": PARTNER}])
     assert caught.value.field == "lines[0].agent.type"
+
+
+def test_a_correction_carries_the_agent_supplier_and_receipt_props() -> None:
+    """FFD 1.2 corrections carry positions like a sale (api §4.3): the agent's lines keep their role and supplier."""
+    settings = ReceiptSettings(TaxSystem.COMMON, "https://shop.test", agent_type=AgentType.AGENT,
+                               timezone=TimeZone.UTC3)
+    payload = build_correction(marketplace_order("9030", additional_check_props="К-9030"), settings,
+                               external_id="correction-9030-1", intent="sellCorrection", correction_type="self",
+                               base_date=date(2026, 11, 30))
+    assert check_task(payload, today=date(2026, 12, 3)) == []
+    assert [p.get("agent_info") for p in payload["positions"]] == [
+        None, {"type": "commissionaire"}, {"type": "agent"}, None]
+    assert payload["positions"][1]["supplier_info"]["inn"] == "5001007329"
+    assert payload["timezone"] == 2 and payload["additional_check_props"] == "К-9030"
+    assert payload["cashless_payments"] == [{"sum": Decimal("5380.00"), "method": 1, "id": "pay-8f2c",
+                                             "additional_info": "СБП"}]
