@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import flask_komtet as komtet
 
 from .extensions import db
-from .models import Order
+from .models import Order, Product
 
 __all__ = ["load_order_by_ref", "order_to_komtet", "paid_orders_since"]
 
@@ -22,11 +23,11 @@ def order_to_komtet(order: Order) -> komtet.Order:
     return komtet.Order(
         ref=order.number,
         region=order.region,
-        customer=komtet.Customer(email=customer.email, phone=customer.phone, name=customer.name),
+        customer=komtet.Customer(email=customer.email, phone=customer.phone, name=customer.name, inn=customer.inn),
         lines=[
             komtet.OrderLine(item.name, item.price, item.quantity, vat=item.product.vat,
                              payment_object=item.product.payment_object, measure=item.product.measure,
-                             sku=str(item.product_id))
+                             sku=str(item.product_id), **_partner(item.product))
             for item in order.items
         ],
         delivery=komtet.OrderLine(order.delivery_option.receipt_name, order.delivery_price)
@@ -35,6 +36,15 @@ def order_to_komtet(order: Order) -> komtet.Order:
         payments=[komtet.Payment(PAYMENT_TYPES[order.payment_type or "card"], order.total)],
         paid_at=order.paid_at,
     )
+
+
+def _partner(product: Product) -> dict[str, Any]:
+    """A partner's product is sold as commissionaire: the agent's role and the partner (supplier) per line."""
+    if not product.supplier_inn:
+        return {}
+    phones = [product.supplier_phone] if product.supplier_phone else []
+    return {"agent": komtet.Agent(type="commissionaire"),
+            "supplier": komtet.Supplier(name=product.supplier_name, inn=product.supplier_inn, phones=phones)}
 
 
 def load_order_by_ref(ref: str) -> Order | None:

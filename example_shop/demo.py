@@ -43,11 +43,20 @@ PRODUCTS = [
      "Два часа в нашей чайной: учимся заваривать улуны и пуэры. Это услуга — так и в чеке."),
 ]
 
+#: A partner's goods the shop sells as commissionaire (agent lines beside its own): supplier name, INN, phone.
+PARTNER_PRODUCTS = [
+    ("Пиала мастера Ли (товар партнера)", D("1800.00"), "#9c6b3f",
+     "Ручная керамика из Цзиндэчжэня. Продаем по договору комиссии: в чеке — поставщик и его ИНН.",
+     "ООО «Керамика Ли»", "5001007329", "+7 495 123-45-67"),
+]
+
 CUSTOMERS = [
     ("Анна Смирнова", "anna@example.com", None, "msk"),
     ("Петр Иванов", None, "+7 921 555-12-34", "spb"),
     ("Ольга Кузнецова", "olga@example.com", "+7 913 700-00-11", "nsk"),
 ]
+#: A company that buys for its office (B2B): its INN and name go on the receipt.
+COMPANY_CUSTOMERS = [("ООО «Чайный клуб»", "office@teaclub.example", None, "msk", "7801123455")]
 
 COUPONS = [("ЧАЙ10", 10, None), ("ПОДАРОК300", None, D("300.00"))]
 
@@ -73,9 +82,14 @@ def seed(shop_url: str | None = None, *, registers: bool = True) -> list[Any]:
             db.session.add(Product(name=name, price=price, vat=vat, measure=measure or int(Measure.PIECE),
                                    payment_object=payment_object or PaymentObject.PRODUCT.value, color=color,
                                    description=description))
+        for name, price, color, description, supplier, inn, phone in PARTNER_PRODUCTS:
+            db.session.add(Product(name=name, price=price, color=color, description=description,
+                                   supplier_name=supplier, supplier_inn=inn, supplier_phone=phone))
     if db.session.scalar(db.select(db.func.count()).select_from(Customer)) == 0:
         for name, email, phone, region in CUSTOMERS:
             db.session.add(Customer(name=name, email=email, phone=phone, region=region))
+        for name, email, phone, region, inn in COMPANY_CUSTOMERS:
+            db.session.add(Customer(name=name, email=email, phone=phone, region=region, inn=inn))
     for code, percent, amount in COUPONS:
         if db.session.scalar(db.select(Coupon).filter_by(code=code)) is None:
             db.session.add(Coupon(code=code, percent=percent, amount=amount))

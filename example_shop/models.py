@@ -82,6 +82,10 @@ class Product(db.Model):
     payment_object: Mapped[str] = mapped_column(sa.String(32), default=PaymentObject.PRODUCT.value)
     color: Mapped[str] = mapped_column(sa.String(16), default="#7a8b5c")
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: A partner's product the shop sells as commissionaire: the partner's name, INN and phone go on the receipt.
+    supplier_name: Mapped[str | None] = mapped_column(sa.String(256))
+    supplier_inn: Mapped[str | None] = mapped_column(sa.String(12))
+    supplier_phone: Mapped[str | None] = mapped_column(sa.String(32))
 
     def __str__(self) -> str:
         return self.name
@@ -115,6 +119,8 @@ class Customer(db.Model):
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     region: Mapped[str] = mapped_column(sa.String(16))
     balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    #: A company buying (B2B): its INN goes on the receipt with its name (54-ФЗ art. 4.7).
+    inn: Mapped[str | None] = mapped_column(sa.String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     orders: Mapped[list[Order]] = relationship(back_populates="customer", order_by="Order.id.desc()")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import enums, errors, signals
+from .details import Agent, Supplier
 from .errors import InvalidOrder, KomtetError
 from .extension import KomtetKassa
 from .orders import Customer, Order, OrderAdapter, OrderLine, Payment
@@ -11,6 +12,7 @@ from .state import get_state
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agent",
     "Customer",
     "InvalidOrder",
     "KomtetError",
@@ -19,6 +21,7 @@ __all__ = [
     "OrderAdapter",
     "OrderLine",
     "Payment",
+    "Supplier",
     "enums",
     "errors",
     "get_state",

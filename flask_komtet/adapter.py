@@ -13,6 +13,7 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
+from .details import BUYER_DETAILS, LINE_DETAILS, ORDER_DETAILS, PAYMENT_DETAILS
 from .enums import PaymentObject
 from .errors import InvalidOrder
 from .orders import Customer, Order, OrderLine, Payment, as_items, prefixed
@@ -85,12 +86,18 @@ def _line(item: Any, where: str) -> OrderLine:
     price = _require(item, "line.price", f"{where}.price")
     quantity = _require(item, "line.quantity", f"{where}.quantity")
     optional = {k: _get(item, (k,), None, f"{where}.{k}")
-                for k in ("vat", "payment_object", "measure", "sku", "discount")}
+                for k in ("vat", "payment_object", "measure", "sku", "discount") + LINE_DETAILS}
     try:
         return OrderLine(name=name, price=price, quantity=quantity,
                          **{k: v for k, v in optional.items() if v is not None})
     except InvalidOrder as exc:
         raise prefixed(exc, where) from None
+
+
+def _present(obj: Any, keys: Sequence[str], where: str) -> dict[str, Any]:
+    """The FFD 1.2 details ``obj`` has (by their own names), for the dataclass's keyword arguments."""
+    values = {key: _get(obj, (key,), None, f"{where}.{key}") for key in keys}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _payment(item: Any, where: str) -> Payment:
@@ -99,7 +106,8 @@ def _payment(item: Any, where: str) -> Payment:
     _record(item, where)
     try:
         return Payment(_get(item, ("type",), None, f"{where}.type"),
-                       _get(item, ("amount", "sum"), None, f"{where}.amount"))
+                       _get(item, ("amount", "sum"), None, f"{where}.amount"),
+                       **_present(item, PAYMENT_DETAILS, where))
     except InvalidOrder as exc:
         raise prefixed(exc, where) from None
 
@@ -127,7 +135,7 @@ def default_order_adapter(shop_order: Any) -> Order:
     _record(customer_obj, where)
     try:
         customer = Customer(**{k: _get(customer_obj, (k,), None, f"{where}.{k}")
-                               for k in ("email", "phone", "name", "inn")})
+                               for k in ("email", "phone", "name", "inn") + BUYER_DETAILS})
     except InvalidOrder as exc:
         raise prefixed(exc, where) from None
     items = as_items(_require(shop_order, "lines", "order.lines"), "order.lines")
@@ -155,6 +163,7 @@ def default_order_adapter(shop_order: Any) -> Order:
             payments=payments,
             fields=_get(shop_order, ("fields",), None, "order.fields"),
             paid_at=_get(shop_order, ("paid_at",), None, "order.paid_at"),
+            **_present(shop_order, ORDER_DETAILS, "order"),
         )
     except InvalidOrder as exc:
         raise prefixed(exc, "order") from None

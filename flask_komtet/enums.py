@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Self
 
 __all__ = [
+    "AgentType",
     "CorrectionType",
     "Intent",
     "Measure",
@@ -22,6 +23,7 @@ __all__ = [
     "ReceiptState",
     "SettlementScheme",
     "TaxSystem",
+    "TimeZone",
     "VatRate",
 ]
 
@@ -242,6 +244,43 @@ class PaymentType(str, _Labeled):
     PREPAYMENT = "prepayment", "Зачет аванса (предоплаты)"
     CREDIT = "credit", "Постоплата (кредит)"
     COUNTER_PROVISIONING = "counter_provisioning", "Встречное предоставление"
+
+
+class AgentType(str, _Labeled):
+    """Признак агента по предмету расчета (tag 1222), ``positions[].agent_info.type`` (SDK ``AgentType``)."""
+
+    BANK_PAYMENT_AGENT = "bank_payment_agent", "Банковский платежный агент"
+    BANK_PAYMENT_SUBAGENT = "bank_payment_subagent", "Банковский платежный субагент"
+    PAYMENT_AGENT = "payment_agent", "Платежный агент"
+    PAYMENT_SUBAGENT = "payment_subagent", "Платежный субагент"
+    SOLICITOR = "solicitor", "Поверенный"
+    COMMISSIONAIRE = "commissionaire", "Комиссионер"
+    AGENT = "agent", "Агент"
+
+    @property
+    def is_payment_agent(self) -> bool:
+        """A (bank) payment agent or subagent: the ones that may carry paying-agent and operator details."""
+        return "payment" in str(self.value)
+
+    @property
+    def is_bank_agent(self) -> bool:
+        return str(self.value).startswith("bank_")
+
+
+class TimeZone(int, _Labeled):
+    """Часовая зона места расчетов (tag 1011), ``timezone`` (SDK ``TimeZone``: 1..11 = UTC+2..UTC+12)."""
+
+    UTC2 = 1, "UTC+2 (МСК−1, Калининград)"
+    UTC3 = 2, "UTC+3 (МСК, Москва)"
+    UTC4 = 3, "UTC+4 (МСК+1, Самара)"
+    UTC5 = 4, "UTC+5 (МСК+2, Екатеринбург)"
+    UTC6 = 5, "UTC+6 (МСК+3, Омск)"
+    UTC7 = 6, "UTC+7 (МСК+4, Красноярск)"
+    UTC8 = 7, "UTC+8 (МСК+5, Иркутск)"
+    UTC9 = 8, "UTC+9 (МСК+6, Якутск)"
+    UTC10 = 9, "UTC+10 (МСК+7, Владивосток)"
+    UTC11 = 10, "UTC+11 (МСК+8, Магадан)"
+    UTC12 = 11, "UTC+12 (МСК+9, Камчатка)"
 
 
 class Intent(str, _Labeled):

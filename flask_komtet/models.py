@@ -28,12 +28,14 @@ from sqlalchemy.types import TypeDecorator
 
 from . import statements
 from .enums import (
+    AgentType,
     PaymentMethod,
     PaymentObject,
     ReceiptKind,
     ReceiptState,
     SettlementScheme,
     TaxSystem,
+    TimeZone,
     VatRate,
 )
 from .receipts.taxes import register_tax_problems
@@ -170,6 +172,9 @@ def _define(db: Any) -> Models:
         name_template: Mapped[str | None] = mapped_column(sa.String(512))
         cashier_name: Mapped[str | None] = mapped_column(sa.String(64))
         cashier_inn: Mapped[str | None] = mapped_column(sa.String(12))
+        # FFD 1.2: the default agent role for lines that name a supplier (tag 1222), the time zone (tag 1011).
+        agent_type: Mapped[str | None] = mapped_column(sa.String(32))
+        timezone: Mapped[int | None] = mapped_column(sa.Integer)
         # Effective-dated tax settings: the next value and the day it takes effect.
         next_vat: Mapped[str | None] = mapped_column(sa.String(8))
         next_tax_system: Mapped[int | None] = mapped_column(sa.Integer)
@@ -198,6 +203,14 @@ def _define(db: Any) -> Models:
         @validates("vat", "next_vat", "delivery_vat")
         def _check_vat(self, key: str, value: Any) -> str | None:
             return None if value in (None, "") and key != "vat" else VatRate.parse(value).value
+
+        @validates("agent_type")
+        def _check_agent_type(self, key: str, value: Any) -> str | None:
+            return None if value in (None, "") else AgentType.parse(value).value
+
+        @validates("timezone")
+        def _check_timezone(self, key: str, value: Any) -> int | None:
+            return None if value in (None, "") else int(TimeZone.parse(value))
 
         @validates("tax_system", "next_tax_system")
         def _check_tax_system(self, key: str, value: Any) -> int | None:

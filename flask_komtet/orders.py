@@ -24,6 +24,18 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from .details import (
+    Agent,
+    OperatingProp,
+    SectoralProp,
+    Supplier,
+    UserProp,
+    coerce,
+    coerce_all,
+    init_line_details,
+    plain_details,
+    to_day,
+)
 from .enums import Measure, PaymentObject, PaymentType, VatRate
 from .errors import InvalidOrder
 from .values import show, to_decimal, to_enum, to_fields, to_moment, to_text
@@ -39,22 +51,38 @@ class Customer:
     """The buyer: the receipt goes to ``email``, else to ``phone`` (an extension is dropped).
 
     An Internet payment needs one of them; a receipt printed at the counter may have none.
-    ``inn`` goes on the receipt only together with ``name`` (54-ФЗ art. 4.7).
+    ``inn`` goes on the receipt only together with ``name`` (54-ФЗ art. 4.7): a B2B receipt.
+    The rest are FFD 1.2's buyer details, as the SDK's ``Check.set_client`` sends them:
+    ``birthdate`` (tag 1243; a date or «дд.мм.гггг»), ``citizenship`` (1244, 3-digit OKSM code),
+    ``document_code`` (1245, 2-digit kind of ID document), ``document_data`` (1246), ``address`` (1254).
     """
 
     email: str | None = None
     phone: str | None = None
     name: str | None = None
     inn: str | None = None
+    birthdate: date | None = None
+    citizenship: str | None = None
+    document_code: str | None = None
+    document_data: str | None = None
+    address: str | None = None
 
     def __post_init__(self) -> None:
-        for f in ("email", "phone", "name", "inn"):
+        for f in ("email", "phone", "name", "inn", "citizenship", "document_code", "document_data", "address"):
             object.__setattr__(self, f, to_text(getattr(self, f), f))
+        object.__setattr__(self, "birthdate", to_day(self.birthdate, "birthdate"))
 
 
 @dataclass(frozen=True, slots=True)
 class OrderLine:
-    """One line of the order. ``price`` is per unit; ``discount`` is an amount off the whole line."""
+    """One line of the order. ``price`` is per unit; ``discount`` is an amount off the whole line.
+
+    FFD 1.2 details, named as the SDK's ``Position`` names them: ``agent`` (the shop's role when it
+    sells for someone else, :class:`~flask_komtet.details.Agent`) and ``supplier`` (whom it sells
+    for, :class:`~flask_komtet.details.Supplier`), ``excise`` (tag 1229, rubles),
+    ``country_code`` (1230, 3-digit OKSM), ``declaration_number`` (1231), ``user_data`` (1191),
+    ``wholesale`` (SDK ``set_wholesale``).
+    """
 
     name: str
     price: Decimal
@@ -64,6 +92,13 @@ class OrderLine:
     measure: Measure = Measure.PIECE
     sku: str | None = None
     discount: Decimal = Decimal(0)
+    agent: Agent | None = None
+    supplier: Supplier | None = None
+    excise: Decimal | None = None
+    country_code: str | None = None
+    declaration_number: str | None = None
+    user_data: str | None = None
+    wholesale: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -76,14 +111,23 @@ class OrderLine:
         measure = to_enum(Measure, self.measure, "measure")
         set_(self, "measure", Measure.PIECE if measure is None else measure)
         set_(self, "sku", to_text(self.sku, "sku"))
+        init_line_details(self)
 
 
 @dataclass(frozen=True, slots=True)
 class Payment:
-    """Money received: ``card`` online, ``cash`` at the counter, ``prepayment`` offset, …"""
+    """Money received: ``card`` online, ``cash`` at the counter, ``prepayment`` offset, …
+
+    A card payment may carry its cashless details (tag 1235, SDK ``Check.add_cashless_payment``):
+    ``cashless_method`` (1236, an integer), ``cashless_id`` (1237, the payment's id) and
+    ``cashless_info`` (1238, additional information).
+    """
 
     type: PaymentType
     amount: Decimal
+    cashless_method: int | None = None
+    cashless_id: str | None = None
+    cashless_info: str | None = None
 
     def __post_init__(self) -> None:
         kind = to_enum(PaymentType, self.type, "type")
@@ -91,6 +135,14 @@ class Payment:
             raise InvalidOrder("is required (card, cash, prepayment, …)", field="type")
         object.__setattr__(self, "type", kind)
         object.__setattr__(self, "amount", to_decimal(self.amount, "amount"))
+        method: Any = self.cashless_method
+        if isinstance(method, str) and method.strip().isdigit() and method.strip().isascii():
+            method = int(method)
+        if method is not None and (isinstance(method, bool) or not isinstance(method, int)):
+            raise InvalidOrder(f"ожидается целое число, получено {show(method)}", field="cashless_method")
+        object.__setattr__(self, "cashless_method", method)
+        object.__setattr__(self, "cashless_id", to_text(self.cashless_id, "cashless_id"))
+        object.__setattr__(self, "cashless_info", to_text(self.cashless_info, "cashless_info"))
 
 
 def as_items(items: Any, name: str) -> list[Any]:
@@ -133,6 +185,12 @@ class Order:
     register's position-name template (``{custom_<name>}`` and friends).
     ``online`` says whether the payment was made online (for the register's
     extra regions); ``None`` means "online unless paid in cash".
+
+    FFD 1.2 receipt props, as the SDK's ``Check`` sends them: ``additional_check_props``
+    (tag 1192), ``additional_user_props`` (1084, :class:`~flask_komtet.details.UserProp`),
+    ``sectoral_check_props`` (1261, :class:`~flask_komtet.details.SectoralProp`),
+    ``operating_check_props`` (1270, :class:`~flask_komtet.details.OperatingProp`); dicts of
+    the same shape are taken too.
     """
 
     ref: str
@@ -145,6 +203,10 @@ class Order:
     fields: Mapping[str, Any] = field(default_factory=dict)
     paid_at: datetime | None = None
     online: bool | None = None
+    additional_check_props: str | None = None
+    additional_user_props: UserProp | None = None
+    sectoral_check_props: Sequence[SectoralProp] = ()
+    operating_check_props: OperatingProp | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -165,6 +227,11 @@ class Order:
         set_(self, "paid_at", to_moment(self.paid_at))
         if self.online is not None and not isinstance(self.online, bool):
             raise InvalidOrder(f"expected true, false or None, got {show(self.online)}", field="online")
+        set_(self, "additional_check_props", to_text(self.additional_check_props, "additional_check_props"))
+        set_(self, "additional_user_props", coerce(self.additional_user_props, UserProp, "additional_user_props"))
+        set_(self, "sectoral_check_props", coerce_all(self.sectoral_check_props, SectoralProp, "sectoral_check_props"))
+        set_(self, "operating_check_props",
+             coerce(self.operating_check_props, OperatingProp, "operating_check_props"))
 
     @property
     def is_online(self) -> bool:
@@ -184,13 +251,18 @@ class Order:
         if self.delivery is not None:
             data["delivery"] = _line_dict(self.delivery)
         if self.payments:
-            data["payments"] = [{"type": p.type.value, "amount": str(p.amount)} for p in self.payments]
+            data["payments"] = [{"type": p.type.value, "amount": str(p.amount)} | _cashless_dict(p)
+                                for p in self.payments]
         if self.fields:
             data["fields"] = _plain(dict(self.fields))
         if self.paid_at is not None:
             data["paid_at"] = self.paid_at.isoformat()
         if self.online is not None:
             data["online"] = self.online
+        for key in ("additional_check_props", "additional_user_props", "sectoral_check_props",
+                    "operating_check_props"):
+            if getattr(self, key):
+                data[key] = plain_details(getattr(self, key))
         return data
 
     @classmethod
@@ -207,7 +279,16 @@ def _line_dict(line: OrderLine) -> dict[str, Any]:
         data["payment_object"] = line.payment_object.value
     if line.sku is not None:
         data["sku"] = line.sku
+    for key in ("agent", "supplier", "excise", "country_code", "declaration_number", "user_data", "wholesale"):
+        value = getattr(line, key)
+        if value is not None and value is not False:
+            data[key] = plain_details(value)
     return data
+
+
+def _cashless_dict(payment: Payment) -> dict[str, Any]:
+    keys = ("cashless_method", "cashless_id", "cashless_info")
+    return {key: getattr(payment, key) for key in keys if getattr(payment, key) is not None}
 
 
 def _plain(value: Any) -> Any:

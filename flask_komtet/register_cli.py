@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, SelectMultipleField
 
 from .admin.forms import register_form_class
-from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from .enums import AgentType, PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, TimeZone, VatRate
 from .moments import format_local
 from .state import KassaState, get_state
 
@@ -64,6 +64,8 @@ TEXT_OPTIONS: dict[str, str] = {
     "name_template": "Шаблон наименования позиции, например '{name} для {customer}'",
     "cashier_name": "Кассир по умолчанию",
     "cashier_inn": "ИНН кассира",
+    "agent_type": f"Роль агента по умолчанию (пусто — нет): {_values(AgentType)}",
+    "timezone": f"Часовая зона места расчетов (пусто — не передавать): {_values(TimeZone)}",
     "api_url": "Адрес API для тестовой кассы, например http://127.0.0.1:8765",
 }
 FLAG_OPTIONS: dict[str, tuple[str, str]] = {

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from .enums import AgentType, PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, TimeZone, VatRate
 from .receipts import ReceiptSettings
 
 __all__ = ["Route", "choose_register", "register_settings"]
@@ -98,4 +98,6 @@ def register_settings(register: Any, on: date | None = None) -> ReceiptSettings:
         internet=bool(register.internet),
         settlement_scheme=SettlementScheme.parse(register.settlement_scheme or SettlementScheme.TWO_RECEIPTS),
         receipt_date=on,
+        agent_type=AgentType.parse(register.agent_type) if getattr(register, "agent_type", None) else None,
+        timezone=TimeZone.parse(register.timezone) if getattr(register, "timezone", None) else None,
     )

@@ -21,7 +21,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
              "register_cli", "testing", "monitoring"),
     "service": ("outbox", "dispatch", "routing", "reconcile", "ops"),
     "state": ("state", "registry", "installation", "models", "statements", "config"),
-    "core": ("orders", "adapter", "values", "receipts", "validation", "client", "posting", "signing", "enums",
+    "core": ("orders", "details", "adapter", "values", "receipts", "validation", "client", "posting", "signing", "enums",
              "errors", "signals", "emulator", "moments", "kopecks"),
 }
 #: The emulator stands apart: a second opinion on receipts, it imports nothing else of the package.

@@ -42,7 +42,7 @@ from wtforms import (
     validators,
 )
 
-from ..enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from ..enums import AgentType, PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, TimeZone, VatRate
 from ..receipts import TEMPLATE_TAGS, check_name_template
 from ..receipts.contacts import check_inn
 from ..receipts.taxes import register_tax_problems
@@ -232,6 +232,12 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
         cashier_name = StringField("Кассир", [validators.Length(max=64)], filters=[_none_if_empty],
                                    description="Имя кассира в чеке, если магазин не передает его сам.")
         cashier_inn = StringField("ИНН кассира", [_inn(True)], filters=[_none_if_empty])
+        agent_type = _EnumField(
+            "Роль агента по умолчанию", AgentType, optional=True, blank="Нет (только свои товары)",
+            description="Для позиций, у которых в заказе указан поставщик, но не указана роль агента "
+                        "(например, комиссионер для товаров партнеров).")
+        timezone = _EnumField("Часовая зона места расчетов", TimeZone, optional=True, blank="Не передавать",
+                              description="Тег 1011: часовая зона, в которой находится место расчетов.")
         is_active = BooleanField("Касса включена", default=True,
                                  description="Выключенная касса не получает чеков.")
         api_url = StringField(

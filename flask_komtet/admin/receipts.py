@@ -41,6 +41,7 @@ from .base import (
     ru_gettext,
     state_badge,
 )
+from .ffd import ffd_details
 from .timeline import order_receipts
 
 __all__ = ["ReceiptView"]
@@ -182,6 +183,7 @@ class ReceiptView(KassaView, ModelView):  # type: ignore[misc]  # flask-admin/wt
         timeline = order_receipts(self.kassa_state, receipt.order_ref)  # re-sends keep the order ref
         return {
             "payload": pretty_json(receipt.payload_json),
+            "ffd": ffd_details(receipt.payload_json),
             "events": receipt.events,
             "operations": actions.allowed_operations(receipt),
             "labels": {name: label for name, (label, _) in actions.OPERATIONS.items()},

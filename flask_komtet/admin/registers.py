@@ -19,7 +19,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from markupsafe import Markup
 
-from ..enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from ..enums import AgentType, PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, TimeZone, VatRate
 from ..errors import KomtetError
 from ..models import utcnow
 from .base import KassaView, RussianSecureForm, format_moment
@@ -81,7 +81,7 @@ class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-adm
         "next_vat", "tax_change_date", "payment_method", "payment_object", "top_up_payment_method",
         "top_up_payment_object", "top_up_name", "settlement_scheme", "auto_fiscalize", "print_receipt",
         "internet", "payment_address", "place_address", "company_inn", "name_template", "cashier_name",
-        "cashier_inn", "is_active", "api_url", "queue_state", "created_at", "updated_at", "webhooks",
+        "cashier_inn", "agent_type", "timezone", "is_active", "api_url", "queue_state", "created_at", "updated_at", "webhooks",
     )
     column_labels = {
         "name": "Название", "region": "Регион", "shop_id": "ShopID", "queue_id": "ID очереди",
@@ -96,6 +96,7 @@ class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-adm
         "print_receipt": "Печатать чек при онлайн оплате", "internet": "Расчет в интернете",
         "payment_address": "Место расчетов", "place_address": "Адрес расчетов", "company_inn": "ИНН организации",
         "name_template": "Шаблон наименования позиции", "cashier_name": "Кассир", "cashier_inn": "ИНН кассира",
+        "agent_type": "Роль агента по умолчанию", "timezone": "Часовая зона места расчетов",
         "is_active": "Касса включена", "api_url": "Адрес API (для тестовой кассы)", "queue_state": "Очередь",
         "created_at": "Создана", "updated_at": "Изменена", "webhooks": "Ссылки для уведомлений",
     }
@@ -168,7 +169,8 @@ class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-adm
             "tax_change_date": lambda v, c, m, n: m.tax_change_date.strftime("%d.%m.%Y") if m.tax_change_date else "",
             "payment_method": _method_with_settlement, "top_up_payment_method": _label(PaymentMethod),
             "payment_object": _label(PaymentObject), "top_up_payment_object": _label(PaymentObject),
-            "settlement_scheme": _label(SettlementScheme),
+            "settlement_scheme": _label(SettlementScheme), "agent_type": _label(AgentType),
+            "timezone": _label(TimeZone),
             "auto_fiscalize": _yes_no, "print_receipt": _yes_no, "internet": _yes_no, "is_active": _yes_no,
             "created_at": moment, "updated_at": moment,
         }

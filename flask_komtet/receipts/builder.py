@@ -25,6 +25,7 @@ from .followups import Refunded, Sold, refund_items, refund_request, refunded, s
 from .money import rubles
 from .names import clean_text
 from .positions import position_dict, priced_positions, vat_for
+from .props import receipt_props
 from .settings import CASHIER_LIMIT, NAME_LIMIT, Cashier, ReceiptSettings, RefundLine
 from .taxes import check_rate
 
@@ -47,13 +48,14 @@ def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, cal
     total = sum((p.total for p in positions), Decimal(0))
     payments = payments_of(order.payments, total, default_type(order))
     return receipt(external_id, Intent.SELL, settings, order.customer,
-                    [position_dict(p, method) for p in positions], payments, cashier, callback_url,
-                    online=order.is_online)
+                    [position_dict(p, method, settings.agent_type) for p in positions], payments, cashier,
+                    callback_url, receipt_props(order, settings, cashless=True), online=order.is_online)
 
 
 def sold_positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -> Sold:
     """The positions ``order`` is sold with at ``method``, keyed by order line (see :mod:`.followups`)."""
-    return {p.index: position_dict(p, method) for p in priced_positions(order, settings, method)}
+    return {p.index: position_dict(p, method, settings.agent_type)
+            for p in priced_positions(order, settings, method)}
 
 
 def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
@@ -86,7 +88,7 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
     total = sum((item["total"] for item in items), Decimal(0))
     payments = _returned(order.payments if paid is None else paid, total, default_type(order))
     return receipt(external_id, Intent.SELL_RETURN, settings, order.customer, items, payments, cashier,
-                    callback_url, online=order.is_online)
+                    callback_url, receipt_props(order, settings), online=order.is_online)
 
 
 def _returned(paid: Sequence[Payment], total: Decimal, default: PaymentType) -> list[dict[str, Any]]:
@@ -145,7 +147,7 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
         [Payment(default_type(order), total - prepaid)] if total > prepaid else [])
     return receipt(external_id, Intent.SELL, settings, order.customer, items,
                     payments_of(payments, total, PaymentType.PREPAYMENT), cashier, callback_url,
-                    online=order.is_online)
+                    receipt_props(order, settings), online=order.is_online)
 
 
 def done_as_sold(done: Refunded) -> Sold:
@@ -182,12 +184,12 @@ def build_correction(order: Order, settings: ReceiptSettings, *, external_id: st
     info: dict[str, Any] = {"type": kind.value, "base_date": base_date.strftime("%d.%m.%Y")}
     if kind is CorrectionType.INSTRUCTION and base_number:
         info["base_number"] = str(base_number)[:32]
-    extra: dict[str, Any] = {"correction_info": info}
+    extra: dict[str, Any] = {"correction_info": info} | receipt_props(order, settings, cashless=True)
     if authorised_person is not None:
         extra["authorised_person"] = _person(authorised_person, "authorised_person")
     return receipt(external_id, intent, settings, order.customer,
-                    [position_dict(p, payment_method) for p in positions], payments, cashier, callback_url,
-                    extra=extra, online=online)
+                    [position_dict(p, payment_method, settings.agent_type) for p in positions], payments, cashier,
+                    callback_url, extra=extra, online=online)
 
 
 def _person(person: Cashier, field: str) -> dict[str, Any]:
@@ -229,7 +231,7 @@ def build_top_up(customer: Customer, amount: Decimal | int | str, settings: Rece
                 "payment_object": settings.top_up_payment_object.value}
     return receipt(external_id, Intent.SELL, settings, customer, [position],
                     payments_of([Payment(payment_type, total)], total, payment_type), cashier, callback_url,
-                    online=online)
+                    receipt_props(None, settings), online=online)
 
 
 def _as_of(settings: ReceiptSettings, day: date | None) -> ReceiptSettings:

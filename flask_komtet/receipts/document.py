@@ -13,6 +13,7 @@ from ..validation import validate_task
 from .contacts import check_inn, normalize_email, normalize_phone
 from .money import rubles
 from .names import clean_text
+from .props import buyer_details
 from .settings import CASHIER_LIMIT, NAME_LIMIT, Cashier, ReceiptSettings
 
 __all__ = ["default_type", "payments_of", "receipt"]
@@ -35,6 +36,7 @@ def _client(customer: Customer, online: bool) -> dict[str, Any]:
     name = clean_text(customer.name, NAME_LIMIT) if customer.name else ""
     if name:
         client["name"] = name
+    client.update(buyer_details(customer))
     if customer.inn:
         try:
             client["inn"] = check_inn(customer.inn)

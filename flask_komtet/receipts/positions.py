@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..enums import PaymentMethod, PaymentObject, VatRate
+from ..enums import AgentType, PaymentMethod, PaymentObject, VatRate
 from ..errors import InvalidOrder
 from ..orders import Order, OrderLine
+from .agents import line_details
 from .money import allocate, kopecks, rubles, to_cents
 from .names import clean_text, render_name
 from .settings import (
@@ -125,7 +126,8 @@ def vat_for(rate: VatRate, prepayment: bool) -> VatRate:
 _VATS = {(rate, prepay): rate.plain.calculated if prepay else rate.plain for rate in VatRate for prepay in (True, False)}
 
 
-def position_dict(p: Position, method: PaymentMethod) -> dict[str, Any]:
+def position_dict(p: Position, method: PaymentMethod, agent_type: AgentType | None = None) -> dict[str, Any]:
+    """The position as sent; ``agent_type``: the register's default agent role (:mod:`.agents`)."""
     item: dict[str, Any] = {
         "name": p.name, "price": p.price, "quantity": p.quantity, "total": p.total, "vat": p.vat.value,
         "measure": int(p.line.measure), "payment_method": method.value, "payment_object": p.payment_object.value,
@@ -133,4 +135,5 @@ def position_dict(p: Position, method: PaymentMethod) -> dict[str, Any]:
     sku = clean_text(p.line.sku, SKU_LIMIT) if p.line.sku else ""
     if sku:
         item["id"] = sku
+    item.update(line_details(p.line, p.index, agent_type))
     return item

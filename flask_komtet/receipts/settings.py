@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ..enums import PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, VatRate
+from ..enums import AgentType, PaymentMethod, PaymentObject, SettlementScheme, TaxSystem, TimeZone, VatRate
 
 __all__ = ["CASHIER_LIMIT", "NAME_LIMIT", "ONE", "PLACEHOLDER_NAME", "QUANTITY_PLACES", "SKU_LIMIT", "TOTAL_LIMIT",
            "Cashier", "ReceiptSettings", "RefundLine"]
@@ -28,7 +28,9 @@ class ReceiptSettings:
     day, a correction's corrected day); VAT rates are checked against it. ``None``
     (settings made by hand) checks no dates. ``follow_up``: the receipt follows an
     earlier one of ``receipt_date`` (a refund), so its rates must be exactly those
-    in force then, not only rates that have not ended.
+    in force then, not only rates that have not ended. ``agent_type``: the register's
+    default agent role, for lines that name a supplier without a role of their own
+    (:mod:`.agents`). ``timezone``: the time zone of the place of settlement (tag 1011).
     """
 
     tax_system: TaxSystem
@@ -50,6 +52,8 @@ class ReceiptSettings:
     settlement_scheme: SettlementScheme = SettlementScheme.TWO_RECEIPTS
     receipt_date: date | None = None
     follow_up: bool = False
+    agent_type: AgentType | None = None
+    timezone: TimeZone | None = None
 
 
 @dataclass(frozen=True)
