@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import enums, errors, signals
 from .errors import InvalidOrder, KomtetError
 from .extension import KomtetKassa
+from .marks import Mark
 from .orders import Customer, Order, OrderAdapter, OrderLine, Payment
 from .state import get_state
 
@@ -15,6 +16,7 @@ __all__ = [
     "InvalidOrder",
     "KomtetError",
     "KomtetKassa",
+    "Mark",
     "Order",
     "OrderAdapter",
     "OrderLine",

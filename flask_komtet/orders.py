@@ -26,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .enums import Measure, PaymentObject, PaymentType, VatRate
 from .errors import InvalidOrder
+from .marks import Mark, mark_data, parse_marks
 from .values import show, to_decimal, to_enum, to_fields, to_moment, to_text
 
 __all__ = ["Customer", "Order", "OrderAdapter", "OrderLine", "Payment", "as_items", "prefixed", "to_decimal"]
@@ -54,7 +55,11 @@ class Customer:
 
 @dataclass(frozen=True, slots=True)
 class OrderLine:
-    """One line of the order. ``price`` is per unit; ``discount`` is an amount off the whole line."""
+    """One line of the order. ``price`` is per unit; ``discount`` is an amount off the whole line.
+
+    ``marks``: marked goods' codes, one per unit (a scanned ``str`` or a :class:`~flask_komtet.marks.Mark`);
+    ``marked=True`` says the goods are marked even before the codes are known (the receipt waits for them).
+    """
 
     name: str
     price: Decimal
@@ -64,9 +69,14 @@ class OrderLine:
     measure: Measure = Measure.PIECE
     sku: str | None = None
     discount: Decimal = Decimal(0)
+    marks: tuple[Mark, ...] = ()
+    marked: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        set_(self, "marks", parse_marks(self.marks, "marks"))
+        if not isinstance(self.marked, bool):
+            raise InvalidOrder(f"expected true or false, got {show(self.marked)}", field="marked")
         set_(self, "name", to_text(self.name, "name", required=True))
         set_(self, "price", to_decimal(self.price, "price"))
         set_(self, "quantity", to_decimal(self.quantity, "quantity"))
@@ -207,6 +217,10 @@ def _line_dict(line: OrderLine) -> dict[str, Any]:
         data["payment_object"] = line.payment_object.value
     if line.sku is not None:
         data["sku"] = line.sku
+    if line.marks:
+        data["marks"] = [mark_data(mark) for mark in line.marks]
+    if line.marked:
+        data["marked"] = True
     return data
 
 

@@ -98,4 +98,5 @@ def register_settings(register: Any, on: date | None = None) -> ReceiptSettings:
         internet=bool(register.internet),
         settlement_scheme=SettlementScheme.parse(register.settlement_scheme or SettlementScheme.TWO_RECEIPTS),
         receipt_date=on,
+        permissive_mode=bool(getattr(register, "permissive_mode", False)),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,8 @@ class Position:
     vat: VatRate
     payment_object: PaymentObject
     index: int | str
+    #: Keys only a marked unit has (``mark_code``, ``planned_status``, …; :mod:`.marks`).
+    marking: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
 _MILLI = Decimal(1).scaleb(-QUANTITY_PLACES)
@@ -133,4 +136,5 @@ def position_dict(p: Position, method: PaymentMethod) -> dict[str, Any]:
     sku = clean_text(p.line.sku, SKU_LIMIT) if p.line.sku else ""
     if sku:
         item["id"] = sku
+    item.update(p.marking)
     return item

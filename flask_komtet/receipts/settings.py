@@ -50,6 +50,8 @@ class ReceiptSettings:
     settlement_scheme: SettlementScheme = SettlementScheme.TWO_RECEIPTS
     receipt_date: date | None = None
     follow_up: bool = False
+    #: «Разрешительный режим»: a marked unit goes out only with its online check's result (tag 1265).
+    permissive_mode: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,5 @@ class RefundLine:
 
     index: int | str
     quantity: Decimal | None = None
+    #: Marked goods: the codes of the units going back (default: the last ones sold).
+    marks: tuple[str, ...] = ()
