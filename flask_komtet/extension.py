@@ -184,7 +184,8 @@ class KomtetKassa:
         """Queue a refund receipt (``sellReturn``): all that is not refunded yet, or ``lines``.
 
         ``lines``: indices into ``order.lines`` (or ``"delivery"``), ``{"index": …, "quantity": …}``,
-        ``RefundLine`` or the order's own ``OrderLine`` objects. The positions are copied from the
+        ``RefundLine`` or the order's own ``OrderLine`` objects; for marked goods
+        ``{"index": …, "marks": [code, …]}`` names the units (default: the last ones sold). The positions are copied from the
         receipt the refund returns (its rate, method and object; see ``docs/receipts.md``), and no
         refund goes past what was sold: that, or lines it cannot read, is kept as a ``failed`` receipt
         naming why; this never raises. ``ref`` identifies the refund event (the shop's refund id);
@@ -208,6 +209,14 @@ class KomtetKassa:
         """
         state = get_state()
         return outbox.create_top_up(state, customer, amount, region=region, ref=ref, online=online)
+
+    def complete_marks(self, receipt: Any, codes: Sequence[Any]) -> Any:
+        """Scan marking codes into a receipt ``held`` for them (one per unit, in the order of lines and units).
+
+        Complete, it is queued (sent after the commit); otherwise it stays held saying what is missing.
+        Raises ``ValueError`` naming a code it cannot take (see ``docs/marks.md``).
+        """
+        return outbox.complete_marks(get_state(), receipt, codes)
 
     def settle(self, order: Any) -> Any:
         """Queue the settlement receipt («Полный расчет») after a prepayment receipt."""
