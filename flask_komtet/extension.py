@@ -178,7 +178,13 @@ class KomtetKassa:
         sends it even on a register that does not auto-fiscalize.
         """
         state = get_state()
-        return outbox.create_sale(state, order, register=register, manual=manual)
+        receipt = outbox.create_sale(state, order, register=register, manual=manual)
+        if outbox.waits_for_marks(receipt) and not outbox.added_in_this_transaction(state.session, receipt):
+            try:  # held for marking codes: the order given again may carry them now
+                outbox.complete_marks(state, receipt, (), order=state.adapt(order))
+            except (ValueError, TypeError):
+                log.warning("receipt %s still waits for marking codes", receipt.external_id, exc_info=True)
+        return receipt
 
     def refund(self, order: Any, lines: Sequence[Any] | None = None, *, ref: str | None = None) -> Any:
         """Queue a refund receipt (``sellReturn``): all that is not refunded yet, or ``lines``.

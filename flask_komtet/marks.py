@@ -163,7 +163,7 @@ def _parse(raw: Any, field: str, kind: Any) -> _Parsed:
     if decoded is not None and (decoded.lstrip().startswith("{") or _detect(_clean(decoded)) is not None):
         text = decoded.strip(" \t\r\n")
     extra: dict[str, str | None] = {}
-    if text.startswith("{"):
+    if text.startswith("{"):  # KOMTET's scanning app
         text, extra = _scanner_json(text, field)
     code = _clean(text)
     if kind is not None:
@@ -172,11 +172,15 @@ def _parse(raw: Any, field: str, kind: Any) -> _Parsed:
         problem = _shape(str(kind), code)
         if problem:
             raise InvalidOrder(f"не код типа {kind}: {problem}", field=field)
-        return _Parsed(code, str(kind), **extra)
+        return _parsed(code, str(kind), extra)
     detected = _detect(code)
     if detected is None:
         raise InvalidOrder(_why_not(code), field=field)
-    return _Parsed(code, detected, **extra)
+    return _parsed(code, detected, extra)
+
+
+def _parsed(code: str, kind: str, extra: dict[str, str | None]) -> _Parsed:
+    return _Parsed(code, kind, extra.get("uuid"), extra.get("time"), extra.get("inst"), extra.get("version"))
 
 
 def _base64_text(text: str) -> str | None:

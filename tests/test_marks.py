@@ -180,3 +180,14 @@ def test_the_same_code_cannot_be_sold_twice_until_it_is_returned(shop, emulator)
     wait_for(lambda: state_of(app, db, refund_id) == "done")
     _, state, _ = commit(app, db, lambda: kassa.fiscalize(sneakers("8010", [code(51)])))
     assert state == "queued"  # returned: it may be sold again
+
+
+def test_fiscalizing_the_order_again_with_its_codes_completes_the_held_receipt(shop, emulator) -> None:
+    app, db, kassa = shop("sync")
+    with app.app_context():
+        add_register(db, kassa.models)
+    _, state, _ = commit(app, db, lambda: kassa.fiscalize(sneakers("8011", [], quantity=2, marked=True)))
+    assert state == "held"
+    external_id, state, _ = commit(app, db, lambda: kassa.fiscalize(sneakers("8011", [code(61), code(62)])))
+    assert (external_id, state) == ("sale-8011-1", "queued")
+    wait_for(lambda: state_of(app, db, "sale-8011-1") == "done", what="completed by the shop")

@@ -26,7 +26,7 @@ def unit_rows(receipt: Any) -> list[dict[str, Any]]:
     """One row per marked unit: from the payload as sent, or (held for codes) from the stored order."""
     payload = receipt.payload
     if payload:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for item in payload.get("positions") or []:
             mark = item.get("mark_code")
             if not isinstance(mark, Mapping) or len(mark) != 1:
@@ -50,7 +50,7 @@ def _stored_units(receipt: Any) -> list[dict[str, Any]]:
         order = stored_order(receipt)
     except (InvalidOrder, TypeError, ValueError):
         return []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for line in order.lines:
         for mark in line.marks:
             rows.append(describe(str(mark.type), mark.code) | {
