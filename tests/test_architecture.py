@@ -22,7 +22,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "service": ("outbox", "dispatch", "routing", "reconcile", "ops"),
     "state": ("state", "registry", "installation", "models", "statements", "config"),
     "core": ("orders", "adapter", "values", "receipts", "validation", "client", "posting", "signing", "enums",
-             "errors", "signals", "emulator", "moments", "kopecks"),
+             "errors", "signals", "emulator", "moments", "kopecks", "marks"),
 }
 #: The emulator stands apart: a second opinion on receipts, it imports nothing else of the package.
 STANDALONE = "emulator"
