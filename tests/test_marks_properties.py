@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -30,6 +30,7 @@ from flask_komtet.receipts import ReceiptSettings, build_refund, build_sale, bui
 from flask_komtet.receipts.followups import indexed
 
 GS = "\x1d"
+CENT = Decimal("0.01")  # money is rounded half up, as a cashier rounds
 SETTINGS = ReceiptSettings(tax_system=TaxSystem.COMMON, payment_address="https://shop.test", vat="22",
                            payment_method=PaymentMethod.FULL_PAYMENT)
 MARK_TYPES = {"unknown", "ean8", "ean13", "itf14", "gs10", "gs1m", "short", "fur", "egais20", "egais30"}
@@ -127,17 +128,17 @@ def marked_orders(draw: Any) -> Order:
             marks, measure = [dairy(next(counter))], Measure.KILOGRAM
         else:
             quantity, marks, measure = Decimal(draw(st.integers(1, 3))), [], Measure.PIECE
-        gross = (price * quantity).quantize(Decimal("0.01"))
+        gross = (price * quantity).quantize(CENT, ROUND_HALF_UP)
         discount = draw(st.one_of(st.just(Decimal(0)), st.decimals(min_value=0, max_value=gross, places=2)))
         items.append(OrderLine(f"Товар {kind}", price, quantity, measure=measure, discount=discount, marks=marks))
     delivery = draw(st.one_of(st.none(), st.just(OrderLine("Доставка", "300.00"))))
-    net = sum(((line.price * line.quantity).quantize(Decimal("0.01")) - line.discount for line in items), Decimal(0))
+    net = sum(((line.price * line.quantity).quantize(CENT, ROUND_HALF_UP) - line.discount for line in items), Decimal(0))
     coupon = draw(st.one_of(st.just(Decimal(0)), st.decimals(min_value=0, max_value=net, places=2)))
     return Order("1", items, customer=Customer(email="buyer@example.com"), delivery=delivery, discount=coupon)
 
 
 def _expected_total(order: Order) -> Decimal:
-    goods = sum(((line.price * line.quantity).quantize(Decimal("0.01")) - line.discount for line in order.lines),
+    goods = sum(((line.price * line.quantity).quantize(CENT, ROUND_HALF_UP) - line.discount for line in order.lines),
                 Decimal(0))
     return goods + (order.delivery.price if order.delivery else 0) - order.discount
 
@@ -164,7 +165,7 @@ def test_random_marked_orders_one_position_per_unit_exact_and_every_code_once(or
         for p in units:
             (kind, _), = p["mark_code"].items()
             assert kind in MARK_TYPES and p["payment_object"] == "tm"
-            assert 0 <= p["total"] <= (p["price"] * p["quantity"]).quantize(Decimal("0.01"))
+            assert 0 <= p["total"] <= (p["price"] * p["quantity"]).quantize(CENT, ROUND_HALF_UP)
             whole_piece = line.measure is Measure.PIECE and p["quantity"] == 1
             assert p["planned_status"] == (1 if whole_piece else 2)
             if line.measure is Measure.PIECE and p["quantity"] != 1:
@@ -194,7 +195,7 @@ def test_a_prepayment_carries_no_codes_and_its_settlement_splits_into_units() ->
                                sold=indexed(prepaid["positions"], noted["indices"]))
     assert check_task(settled, today=date.today()) == []
     assert [(p["quantity"], p["total"], p["payment_object"], p["planned_status"]) for p in settled["positions"]] == [
-        (1, Decimal("999.99"), "tm", 1), (1, Decimal("999.99"), "tm", 1), (1, Decimal("1000.00"), "tm", 1)]
+        (1, Decimal("1000.00"), "tm", 1), (1, Decimal("999.99"), "tm", 1), (1, Decimal("999.99"), "tm", 1)]
     assert settled["payments"] == [{"sum": Decimal("2999.98"), "type": "prepayment"}]
 
 
