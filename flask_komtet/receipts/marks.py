@@ -211,7 +211,7 @@ def _last_units(sold: Sold, keys: Sequence[Index], left: Mapping[Index, Decimal]
 def _by_codes(sold: Sold, keys: Sequence[Index], left: Mapping[Index, Decimal], codes: Sequence[str],
               field: str) -> list[tuple[Index, Decimal]]:
     by_code = {code: key for key in keys for code in (sold[key].get("mark_code") or {}).values()}
-    chosen = []
+    chosen: list[tuple[Index, Decimal]] = []
     for n, raw in enumerate(codes):
         try:
             code = parse_mark(raw, f"{field}.marks[{n}]").code
