@@ -6,6 +6,7 @@ into the textarea one per line (GS lost, or written ``<GS>``). Screenshot: ``doc
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,9 @@ def test_a_manager_scans_the_missing_codes_into_a_held_receipt(browser: Any, tmp
         assert "нет кода маркировки для «Кроссовки беговые» (строка 1): единицы 2, 3 из 3" in page
         assert page.count("нет кода маркировки") >= 3 and "04601234567893" in page and "0000000000001" in page
         textarea = driver.find_element(By.NAME, "codes")
-        textarea.send_keys(shoes(2).replace(GS, "") + "\n" + shoes(3).replace(GS, "<GS>") + "\n")
+        scanned_app = json.dumps({"code": shoes(3).replace(GS, "<GS>"), "reqId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                                  "reqTimestamp": 1764770000000})  # KOMTET's scanning app, with the check result
+        textarea.send_keys(shoes(2).replace(GS, "") + "\n" + scanned_app + "\n")
         submit(driver, "button.komtet-marks-send")
         wait_until(lambda: "Коды маркировки добавлены" in body(driver), what="the codes taken")
 
@@ -57,7 +60,8 @@ def test_a_manager_scans_the_missing_codes_into_a_held_receipt(browser: Any, tmp
 
         wait_until(done, what="the receipt done")
         page = body(driver)
-        for text in ("0000000000002", "0000000000003", "1 — штучный товар реализован", "gs1m"):
+        for text in ("0000000000002", "0000000000003", "1 — штучный товар реализован", "gs1m",
+                     "UUID=3fa85f64-5717-4562-b3fc-2c963f66afa6&Time=1764770000000"):
             assert text in page, text
         assert "нет кода маркировки" not in page.split("Маркированные товары", 1)[1].split("Чеки заказа")[0]
         shot(driver, "admin-marks")
