@@ -191,3 +191,26 @@ def test_fiscalizing_the_order_again_with_its_codes_completes_the_held_receipt(s
     external_id, state, _ = commit(app, db, lambda: kassa.fiscalize(sneakers("8011", [code(61), code(62)])))
     assert external_id == "sale-8011-1" and state in ("queued", "sent", "done")
     wait_for(lambda: state_of(app, db, "sale-8011-1") == "done", what="completed by the shop")
+
+
+def test_a_prepayment_without_codes_is_settled_with_them_and_refunded_by_unit(shop, emulator) -> None:
+    app, db, kassa = shop("sync")
+    with app.app_context():
+        add_register(db, kassa.models, payment_method="pre_payment_full", settlement_scheme="two")
+    prepaid = sneakers("8012", [], quantity=2, marked=True)  # codes are not known when the buyer pays
+    commit(app, db, lambda: kassa.fiscalize(prepaid))
+    wait_for(lambda: state_of(app, db, "sale-8012-1") == "done", what="prepayment done")
+    assert not marked_positions(sent(emulator, "sale-8012-1"))  # a prepayment carries no codes
+    _, state, error = commit(app, db, lambda: kassa.settle(prepaid))
+    assert (state, error) == ("held", "нет кода маркировки для «Кроссовки» (строка 1): единицы 1, 2 из 2")
+    shipped = sneakers("8012", [code(71), code(72)])
+    _, state, _ = commit(app, db, lambda: kassa.complete_marks(load(kassa, "settle-8012-1"), [code(71), code(72)]))
+    wait_for(lambda: state_of(app, db, "settle-8012-1") == "done", what="settlement done")
+    settlement = sent(emulator, "settle-8012-1")
+    assert [(p["mark_code"], p["payment_method"], p["payment_object"], p["planned_status"], p["total"])
+            for p in marked_positions(settlement)] == [
+        ({"gs1m": code(n)}, "full_payment", "tm", 1, Decimal("5000.00")) for n in (71, 72)]
+    refund_id, *_ = commit(app, db, lambda: kassa.refund(shipped, [{"index": 0, "quantity": 1}]))
+    wait_for(lambda: state_of(app, db, refund_id) == "done", what="refund after the settlement")
+    assert [(p["mark_code"], p["planned_status"]) for p in sent(emulator, refund_id)["positions"]] == [
+        ({"gs1m": code(72)}, 3)]
