@@ -38,7 +38,7 @@ from typing import Any
 from .errors import InvalidOrder
 
 __all__ = ["GS", "MARKING_TYPES", "MARK_TYPES", "Mark", "describe", "mark_data", "parse_mark", "parse_marks",
-           "readable"]
+           "readable", "scanned_lines"]
 
 GS = "\x1d"
 #: KOMTET's mark types (SDK ``MarkTypes``; api §4.3 ``mark_code``).
@@ -319,6 +319,11 @@ def _fraction(value: Any, field: str) -> tuple[int, int] | None:
     if not 0 < pair[0] < pair[1]:
         raise InvalidOrder("доля единицы: числитель больше нуля и меньше знаменателя", field=field)
     return pair
+
+
+def scanned_lines(text: str | None) -> list[str]:
+    """A scanner's input, one code per line; not ``str.splitlines``, which also splits at GS (ASCII 29)."""
+    return [line.strip(" \t\r") for line in (text or "").split("\n") if line.strip(" \t\r")]
 
 
 def mark_data(mark: Mark) -> dict[str, Any]:

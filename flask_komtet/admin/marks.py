@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidOrder, KomtetError
-from ..marks import describe
+from ..marks import describe, scanned_lines
 from .actions import Outcome
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def complete(state: KassaState, receipt: Any, text: str) -> Outcome:
     from .. import outbox
 
     def operation() -> Outcome:
-        codes = [line for line in (text or "").splitlines() if line.strip()]
+        codes = scanned_lines(text)
         if not codes:
             return Outcome(False, "Отсканируйте коды маркировки: по одному на строку", receipt)
         outbox.complete_marks(state, receipt, codes)

@@ -31,7 +31,7 @@ from .create import (
     create_sale,
     create_top_up,
 )
-from .marks import complete_marks, waits_for_marks
+from .marks import complete_marks, waits_for_marks, with_codes
 from .pending import added_in_this_transaction
 from .plans import correction_key, make_external_id
 from .records import replaceable
@@ -65,4 +65,5 @@ __all__ = [
     "send_receipt",
     "stored_order",
     "waits_for_marks",
+    "with_codes",
 ]

@@ -34,7 +34,7 @@ from .sources import stored_order
 if TYPE_CHECKING:
     from ..state import KassaState
 
-__all__ = ["complete_marks", "waits_for_marks"]
+__all__ = ["complete_marks", "waits_for_marks", "with_codes"]
 
 def waits_for_marks(receipt: Any) -> bool:
     """A receipt held because codes (or their check results) are missing: it has no payload yet."""
@@ -51,7 +51,7 @@ def complete_marks(state: KassaState, receipt: Any, codes: Sequence[Any], *, ord
         raise ValueError(f"Чек {receipt.external_id} не ожидает кодов маркировки (состояние: {receipt.state_label})")
     order = order or stored_order(receipt)
     try:
-        order = _with_codes(order, [c for c in codes if not (isinstance(c, str) and not c.strip())])
+        order = with_codes(order, [c for c in codes if not (isinstance(c, str) and not c.strip())])
     except InvalidOrder as exc:
         raise ValueError(str(exc)) from None
     kind = ReceiptKind.parse(receipt.kind)
@@ -85,7 +85,7 @@ def complete_marks(state: KassaState, receipt: Any, codes: Sequence[Any], *, ord
     return receipt
 
 
-def _with_codes(order: Order, codes: Sequence[Any]) -> Order:
+def with_codes(order: Order, codes: Sequence[Any]) -> Order:
     """``order`` with ``codes`` put on its units: a code a unit has replaces it, others fill the units without one."""
     marks = [parse_mark(code, f"codes[{n}]") for n, code in enumerate(codes)]
     lines = list(order.lines)
