@@ -24,7 +24,7 @@ from flask_komtet import InvalidOrder, Mark
 from flask_komtet.emulator.rules import check_task
 from flask_komtet.enums import Measure, PaymentMethod, TaxSystem
 from flask_komtet.errors import MarksHeld
-from flask_komtet.marks import describe, parse_mark
+from flask_komtet.marks import describe, parse_mark, scanned_lines
 from flask_komtet.orders import Customer, Order, OrderLine
 from flask_komtet.receipts import ReceiptSettings, build_refund, build_sale, build_settlement
 from flask_komtet.receipts.followups import indexed
@@ -95,6 +95,10 @@ def test_an_ean_is_taken_when_its_type_is_named_and_codes_read_back() -> None:
     assert Order.from_dict(json.loads(json.dumps(order.to_dict()))) == order
     assert describe("gs1m", SHOES) == {"type": "gs1m", "code": SHOES.replace(GS, "<GS>"), "gtin": "04601234567893",
                                        "serial": "0000000000001"}
+
+
+def test_scanned_lines_split_at_newlines_only_keeping_the_group_separators() -> None:
+    assert scanned_lines(f" {SHOES}\r\n\n{dairy(3)}\n") == [SHOES, dairy(3)]  # str.splitlines would split at GS
 
 
 def test_one_code_twice_in_an_order_is_refused() -> None:
