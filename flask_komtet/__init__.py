@@ -6,6 +6,7 @@ from . import enums, errors, signals
 from .details import Agent, Supplier
 from .errors import InvalidOrder, KomtetError
 from .extension import KomtetKassa
+from .marks import Mark
 from .orders import Customer, Order, OrderAdapter, OrderLine, Payment
 from .state import get_state
 
@@ -17,6 +18,7 @@ __all__ = [
     "InvalidOrder",
     "KomtetError",
     "KomtetKassa",
+    "Mark",
     "Order",
     "OrderAdapter",
     "OrderLine",

@@ -87,6 +87,7 @@ def _line(item: Any, where: str) -> OrderLine:
     quantity = _require(item, "line.quantity", f"{where}.quantity")
     optional = {k: _get(item, (k,), None, f"{where}.{k}")
                 for k in ("vat", "payment_object", "measure", "sku", "discount") + LINE_DETAILS}
+    optional |= {k: _get(item, (k,), None, f"{where}.{k}") for k in ("marks", "marked")}  # marked goods
     try:
         return OrderLine(name=name, price=price, quantity=quantity,
                          **{k: v for k, v in optional.items() if v is not None})

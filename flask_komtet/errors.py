@@ -14,6 +14,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "InvalidOrder",
+    "MarksHeld",
     "KomtetError",
     "NotFound",
     "RequestRejected",
@@ -56,6 +57,17 @@ class InvalidOrder(KomtetError, ValueError):
     def field(self) -> str:
         """The first field named (handy when there is one)."""
         return next(iter(self.errors))
+
+
+class MarksHeld(InvalidOrder):
+    """The receipt waits for marking codes (or their online check's result): kept ``held``, never sent without.
+
+    ``errors`` names each line (``lines[0].marks``) and says which units lack what.
+    """
+
+    @property
+    def reason(self) -> str:
+        return _cut("; ".join(self.errors.values()), self.TEXT_LIMIT)
 
 
 def _clean(text: str, limit: int) -> str:

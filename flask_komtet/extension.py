@@ -178,13 +178,20 @@ class KomtetKassa:
         sends it even on a register that does not auto-fiscalize.
         """
         state = get_state()
-        return outbox.create_sale(state, order, register=register, manual=manual)
+        receipt = outbox.create_sale(state, order, register=register, manual=manual)
+        if outbox.waits_for_marks(receipt) and not outbox.added_in_this_transaction(state.session, receipt):
+            try:  # held for marking codes: the order given again may carry them now
+                outbox.complete_marks(state, receipt, (), order=state.adapt(order))
+            except (ValueError, TypeError):
+                log.warning("receipt %s still waits for marking codes", receipt.external_id, exc_info=True)
+        return receipt
 
     def refund(self, order: Any, lines: Sequence[Any] | None = None, *, ref: str | None = None) -> Any:
         """Queue a refund receipt (``sellReturn``): all that is not refunded yet, or ``lines``.
 
         ``lines``: indices into ``order.lines`` (or ``"delivery"``), ``{"index": …, "quantity": …}``,
-        ``RefundLine`` or the order's own ``OrderLine`` objects. The positions are copied from the
+        ``RefundLine`` or the order's own ``OrderLine`` objects; for marked goods
+        ``{"index": …, "marks": [code, …]}`` names the units (default: the last ones sold). The positions are copied from the
         receipt the refund returns (its rate, method and object; see ``docs/receipts.md``), and no
         refund goes past what was sold: that, or lines it cannot read, is kept as a ``failed`` receipt
         naming why; this never raises. ``ref`` identifies the refund event (the shop's refund id);
@@ -208,6 +215,14 @@ class KomtetKassa:
         """
         state = get_state()
         return outbox.create_top_up(state, customer, amount, region=region, ref=ref, online=online)
+
+    def complete_marks(self, receipt: Any, codes: Sequence[Any]) -> Any:
+        """Scan marking codes into a receipt ``held`` for them (one per unit, in the order of lines and units).
+
+        Complete, it is queued (sent after the commit); otherwise it stays held saying what is missing.
+        Raises ``ValueError`` naming a code it cannot take (see ``docs/marks.md``).
+        """
+        return outbox.complete_marks(get_state(), receipt, codes)
 
     def settle(self, order: Any) -> Any:
         """Queue the settlement receipt («Полный расчет») after a prepayment receipt."""

@@ -166,6 +166,8 @@ def _define(db: Any) -> Models:
         auto_fiscalize: Mapped[bool] = mapped_column(default=True)
         print_receipt: Mapped[bool] = mapped_column(default=False)
         internet: Mapped[bool] = mapped_column(default=True)
+        # «Разрешительный режим»: marked units need their online check's result (tag 1265); NULL reads as off.
+        permissive_mode: Mapped[bool | None] = mapped_column(default=False, server_default=sa.false())
         payment_address: Mapped[str] = mapped_column(sa.String(256), default="")
         place_address: Mapped[str | None] = mapped_column(sa.String(256))
         company_inn: Mapped[str | None] = mapped_column(sa.String(12))

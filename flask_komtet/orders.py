@@ -38,6 +38,7 @@ from .details import (
 )
 from .enums import Measure, PaymentObject, PaymentType, VatRate
 from .errors import InvalidOrder
+from .marks import Mark, mark_data, parse_marks
 from .values import show, to_decimal, to_enum, to_fields, to_moment, to_text
 
 __all__ = ["Customer", "Order", "OrderAdapter", "OrderLine", "Payment", "as_items", "prefixed", "to_decimal"]
@@ -82,6 +83,8 @@ class OrderLine:
     for, :class:`~flask_komtet.details.Supplier`), ``excise`` (tag 1229, rubles),
     ``country_code`` (1230, 3-digit OKSM), ``declaration_number`` (1231), ``user_data`` (1191),
     ``wholesale`` (SDK ``set_wholesale``).
+    ``marks``: marked goods' codes, one per unit (a scanned ``str`` or a :class:`~flask_komtet.marks.Mark`);
+    ``marked=True`` says the goods are marked even before the codes are known (the receipt waits for them).
     """
 
     name: str
@@ -99,9 +102,14 @@ class OrderLine:
     declaration_number: str | None = None
     user_data: str | None = None
     wholesale: bool = False
+    marks: tuple[Mark, ...] = ()
+    marked: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        set_(self, "marks", parse_marks(self.marks, "marks"))
+        if not isinstance(self.marked, bool):
+            raise InvalidOrder(f"expected true or false, got {show(self.marked)}", field="marked")
         set_(self, "name", to_text(self.name, "name", required=True))
         set_(self, "price", to_decimal(self.price, "price"))
         set_(self, "quantity", to_decimal(self.quantity, "quantity"))
@@ -283,6 +291,10 @@ def _line_dict(line: OrderLine) -> dict[str, Any]:
         value = getattr(line, key)
         if value is not None and value is not False:
             data[key] = plain_details(value)
+    if line.marks:
+        data["marks"] = [mark_data(mark) for mark in line.marks]
+    if line.marked:
+        data["marked"] = True
     return data
 
 

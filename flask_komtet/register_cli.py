@@ -72,6 +72,7 @@ FLAG_OPTIONS: dict[str, tuple[str, str]] = {
     "auto_fiscalize": ("auto-fiscalize", "Чеки по онлайн оплатам отправляются сами (иначе ждут ручной отправки)"),
     "print_receipt": ("print-receipt", "Касса печатает бумажный чек"),
     "internet": ("internet", "Признак расчетов в сети Интернет"),
+    "permissive_mode": ("permissive-mode", "Разрешительный режим: маркированный товар только с результатом проверки кода"),
     "is_active": ("active", "Касса включена"),
 }
 

@@ -100,4 +100,5 @@ def register_settings(register: Any, on: date | None = None) -> ReceiptSettings:
         receipt_date=on,
         agent_type=AgentType.parse(register.agent_type) if getattr(register, "agent_type", None) else None,
         timezone=TimeZone.parse(register.timezone) if getattr(register, "timezone", None) else None,
+        permissive_mode=bool(getattr(register, "permissive_mode", False)),
     )

@@ -21,8 +21,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
              "register_cli", "testing", "monitoring"),
     "service": ("outbox", "dispatch", "routing", "reconcile", "ops"),
     "state": ("state", "registry", "installation", "models", "statements", "config"),
-    "core": ("orders", "details", "adapter", "values", "receipts", "validation", "client", "posting", "signing", "enums",
-             "errors", "signals", "emulator", "moments", "kopecks"),
+    "core": ("orders", "details", "adapter", "values", "receipts", "validation", "client", "posting", "signing",
+             "enums", "errors", "signals", "emulator", "moments", "kopecks", "marks"),
 }
 #: The emulator stands apart: a second opinion on receipts, it imports nothing else of the package.
 STANDALONE = "emulator"

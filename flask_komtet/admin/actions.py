@@ -97,8 +97,8 @@ OPERATIONS: Mapping[str, tuple[str, Callable[[KassaState, Any], Outcome]]] = {
 def allowed_operations(receipt: Any) -> list[str]:
     """The operations the receipt's state allows now (for the details page's buttons)."""
     ops = []
-    if receipt.state in (S.HELD.value, S.QUEUED.value):
-        ops.append("send")
+    if receipt.state == S.QUEUED.value or (receipt.state == S.HELD.value and receipt.payload_json):
+        ops.append("send")  # a receipt held for marking codes has nothing to send yet
     if receipt.state in (S.ERROR.value, S.FAILED.value):
         ops.append("resend")
     if receipt.state == S.SENT.value and receipt.task_id is not None:

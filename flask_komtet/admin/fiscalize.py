@@ -25,9 +25,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flask_admin import expose
-from wtforms import SelectField
+from wtforms import SelectField, TextAreaField
 
 from ..enums import PaymentType, ReceiptKind
+from ..errors import InvalidOrder
+from ..marks import scanned_lines
 from ..orders import Payment
 from .correction import CorrectionScreen
 from .order import OrderForm, OrderReceiptView, OrderScreen, field_name, latest_receipt
@@ -43,6 +45,9 @@ PAYMENTS = {"cash": "Наличными на кассе", "card": "Картой 
 
 class FiscalizeForm(OrderForm):
     payment = SelectField("Оплата", choices=PAYMENTS, default="cash")
+    marks = TextAreaField("Коды маркировки", render_kw={"spellcheck": "false", "autocomplete": "off"},
+                          description="Для маркированных товаров: отсканируйте коды, по одному на строку — "
+                                      "они займут единицы без кода по порядку строк заказа.")
 
 
 class SaleScreen(OrderScreen):
@@ -54,10 +59,15 @@ class SaleScreen(OrderScreen):
     existing_name = "чек продажи"
 
     def preview(self, state: KassaState, order: Any, register: Any, form: Any) -> dict[str, Any]:
-        from ..outbox import preview, replaceable
+        from ..outbox import preview, replaceable, with_codes
 
         order = self._paid_as(state, order, register, form.payment.data)
-        payload, errors = preview(state, order, register)
+        codes = scanned_lines(form.marks.data)
+        try:
+            order = with_codes(order, codes) if codes else order  # scanned at the counter
+            payload, errors = preview(state, order, register)
+        except InvalidOrder as exc:
+            payload, errors = None, exc.errors
         existing = latest_receipt(state, self.kind, order.ref)
         if existing is not None and replaceable(existing):  # failed before KOMTET: a new one may replace it
             existing = None

@@ -220,6 +220,10 @@ def register_form_class(state: KassaState) -> type[RussianSecureForm]:
                                      description="Касса печатает бумажный чек.")
         internet = BooleanField("Расчет в интернете", default=True,
                                 description="Признак расчетов в сети Интернет (для онлайн-магазина).")
+        permissive_mode = BooleanField(
+            "Разрешительный режим", default=False,
+            description="Маркированный товар продается только с результатом онлайн-проверки кода (тег 1265): "
+                        "чек без него ждет в админке.")
         payment_address = StringField(
             "Место расчетов", [validators.InputRequired(REQUIRED), validators.Length(max=256)], filters=[strip_text],
             description="Адрес сайта магазина или адрес точки продаж.")

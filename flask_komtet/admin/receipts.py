@@ -31,7 +31,7 @@ from sqlalchemy.orm import lazyload
 from ..enums import PaymentMethod, ReceiptKind, ReceiptState
 from ..models import utcnow
 from ..reconcile import DEFAULT_DAYS, awaiting_settlement
-from . import actions
+from . import actions, marks
 from .base import (
     KassaView,
     RussianSecureForm,
@@ -53,7 +53,7 @@ EVENT_ACTIONS = {
     "created": "Создан", "released": "Отправлен вручную", "requeued": "Снова в очереди",
     "sent": "Принят КОМТЕТ", "already_submitted": "Уже был в КОМТЕТ", "retry": "Повтор позже",
     "failed": "Не отправлен", "queue_passive": "Очередь неактивна", "callback": "Уведомление КОМТЕТ",
-    "poll": "Запрос состояния",
+    "poll": "Запрос состояния", "marks_added": "Коды маркировки",
 }
 
 
@@ -191,6 +191,8 @@ class ReceiptView(KassaView, ModelView):  # type: ignore[misc]  # flask-admin/wt
             "timeline": timeline,
             "resend_of": next((row for row in timeline if row.id == receipt.resend_of_id), None),
             "resent_as": [row for row in timeline if row.resend_of_id == receipt.id],
+            "units": marks.unit_rows(receipt),
+            "waits_for_marks": receipt.state == ReceiptState.HELD.value and not receipt.payload_json,
         }
 
     def _receipt(self, receipt_id: int | None) -> Any:
@@ -293,6 +295,15 @@ class ReceiptView(KassaView, ModelView):  # type: ignore[misc]  # flask-admin/wt
         outcome = actions.refund(self.kassa_state, receipt, request.form)
         flash(outcome.message, outcome.category)
         return self._back(outcome.receipt if outcome.ok else receipt)
+
+    @expose("/marks/", methods=("POST",))  # type: ignore[untyped-decorator]  # flask-admin/wtforms are untyped
+    def marks_view(self) -> Any:
+        receipt = self._posted_receipt()
+        if receipt is None:
+            return self._back(None)
+        outcome = marks.complete(self.kassa_state, receipt, request.form.get("codes", ""))
+        flash(outcome.message, outcome.category)
+        return self._back(receipt)
 
     def details_url(self, receipt: Any) -> str:
         return url_for(f"{self.endpoint}.details_view", id=receipt.id)

@@ -80,8 +80,9 @@ class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-adm
         "name", "region", "shop_id", "queue_id", "tax_system", "vat", "delivery_vat", "next_tax_system",
         "next_vat", "tax_change_date", "payment_method", "payment_object", "top_up_payment_method",
         "top_up_payment_object", "top_up_name", "settlement_scheme", "auto_fiscalize", "print_receipt",
-        "internet", "payment_address", "place_address", "company_inn", "name_template", "cashier_name",
-        "cashier_inn", "agent_type", "timezone", "is_active", "api_url", "queue_state", "created_at", "updated_at", "webhooks",
+        "internet", "permissive_mode", "payment_address", "place_address", "company_inn", "name_template",
+        "cashier_name", "cashier_inn", "agent_type", "timezone", "is_active", "api_url", "queue_state", "created_at",
+        "updated_at", "webhooks",
     )
     column_labels = {
         "name": "Название", "region": "Регион", "shop_id": "ShopID", "queue_id": "ID очереди",
@@ -94,6 +95,7 @@ class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-adm
         "top_up_name": "Название позиции при онлайн пополнении баланса клиентами",
         "settlement_scheme": "Схема расчетов", "auto_fiscalize": "Активен при онлайн оплатах",
         "print_receipt": "Печатать чек при онлайн оплате", "internet": "Расчет в интернете",
+        "permissive_mode": "Разрешительный режим",
         "payment_address": "Место расчетов", "place_address": "Адрес расчетов", "company_inn": "ИНН организации",
         "name_template": "Шаблон наименования позиции", "cashier_name": "Кассир", "cashier_inn": "ИНН кассира",
         "agent_type": "Роль агента по умолчанию", "timezone": "Часовая зона места расчетов",
@@ -172,6 +174,7 @@ class CashRegisterView(KassaView, ModelView):  # type: ignore[misc]  # flask-adm
             "settlement_scheme": _label(SettlementScheme), "agent_type": _label(AgentType),
             "timezone": _label(TimeZone),
             "auto_fiscalize": _yes_no, "print_receipt": _yes_no, "internet": _yes_no, "is_active": _yes_no,
+            "permissive_mode": _yes_no,
             "created_at": moment, "updated_at": moment,
         }
 

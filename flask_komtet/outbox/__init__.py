@@ -17,6 +17,8 @@ One module per job, each importing only those listed before it:
 ``send``        claims, leases, posting to KOMTET, fenced outcomes
 ``results``     callbacks and polling: ``done`` or ``error``
 ``actions``     a person's actions: release, re-send, preview
+``codes``       a marking code sold once until returned
+``marks``       codes scanned into a receipt held for them
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .create import (
     create_sale,
     create_top_up,
 )
+from .marks import complete_marks, waits_for_marks, with_codes
 from .pending import added_in_this_transaction
 from .plans import correction_key, make_external_id
 from .records import replaceable
@@ -41,6 +44,7 @@ __all__ = [
     "added_in_this_transaction",
     "apply_result",
     "cashier_for",
+    "complete_marks",
     "client_for",
     "correction_key",
     "create_correction",
@@ -60,4 +64,6 @@ __all__ = [
     "send_due",
     "send_receipt",
     "stored_order",
+    "waits_for_marks",
+    "with_codes",
 ]

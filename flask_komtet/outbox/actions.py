@@ -13,6 +13,7 @@ from ..orders import Customer, Order
 from ..receipts import Cashier, build_top_up
 from ..receipts.followups import refund_request
 from ..routing import Route, register_settings
+from .codes import guarded
 from .create import ByRegion, add_receipt, cashier_for, refund_plan, route_for
 from .pending import mark_for_dispatch
 from .plans import (
@@ -38,6 +39,8 @@ def release_held(state: KassaState, receipt: Any) -> Any:
     """Send a ``held`` receipt (a register that does not auto-fiscalize): it joins the queue."""
     if receipt.state != S.HELD.value:
         raise ValueError(f"Чек {receipt.external_id} не ожидает ручной отправки (состояние: {receipt.state_label})")
+    if not receipt.payload_json:  # held for marking codes: it has nothing to send yet
+        raise ValueError(f"Чек {receipt.external_id} ждет коды маркировки: {receipt.last_error or ''}".rstrip(": "))
     receipt.state, receipt.next_attempt_at, receipt.last_error = S.QUEUED.value, utcnow(), None
     add_event(state, receipt, "released", S.HELD.value, S.QUEUED.value, "отправлен вручную")
     mark_for_dispatch(state.session, state.dispatcher, receipt)
@@ -65,7 +68,7 @@ def resend(state: KassaState, receipt: Any) -> Any:
     plan, when = _replan(state, receipt)
     route = _reroute(state, receipt)
     new = add_receipt(state, plan, route, when=when, sequence=_next_sequence(state, receipt), resend_of=receipt)
-    if new.state == S.HELD.value:  # a person asked for it: send now
+    if new.state == S.HELD.value and new.payload_json:  # a person asked for it: send now (not one waiting for codes)
         new.state = S.QUEUED.value
         mark_for_dispatch(state.session, state.dispatcher, new)
     return new
@@ -141,7 +144,7 @@ def _replan(state: KassaState, receipt: Any) -> tuple[Plan, date]:
         fresh = order.to_dict()
         return Plan(kind, Intent.SELL, order.ref, receipt.event_key, order.region, fresh,
                     settlement_builder(state, order, on=date.today(), noted=fresh)), date.today()
-    plan = sale_plan(order)
+    plan = guarded(state, sale_plan(order), order)
     return Plan(kind, Intent.parse(receipt.intent), receipt.order_ref, receipt.event_key, receipt.region,
                 plan.order_data, plan.build), day(order.paid_at)
 

@@ -20,12 +20,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import signals, statements
 from ..client import dumps
 from ..enums import Intent, ReceiptKind
-from ..errors import InvalidOrder
+from ..errors import InvalidOrder, MarksHeld
 from ..models import insert_persistent, utcnow
 from ..orders import Customer, Order, to_decimal
 from ..receipts import Cashier, ReceiptSettings, RefundLine, build_refund, build_top_up, receipt_total
 from ..receipts.followups import refund_request
 from ..routing import Route, choose_register, register_settings
+from .codes import guarded
 from .pending import added_in_this_transaction, mark_for_dispatch, remember_added
 from .plans import (
     Plan,
@@ -64,7 +65,7 @@ def create_sale(state: KassaState, shop_order: Any, *, register: Any = None, man
     except InvalidOrder as exc:
         return unbuildable(state, ReceiptKind.SALE, Intent.SELL, shop_order, exc)
     route = route_for(state, order.region, online=order.is_online, register=register, automatic=not manual)
-    return add_or_replace(state, sale_plan(order), route, when=day(order.paid_at))
+    return add_or_replace(state, guarded(state, sale_plan(order), order), route, when=day(order.paid_at))
 
 
 def add_or_replace(state: KassaState, plan: Plan, route: Route | ByRegion, *, when: date) -> Any:
@@ -285,6 +286,8 @@ def _routed(state: KassaState, plan: Plan, route: Route, when: date, external_id
             payload = plan.build(settings, external_id, callback, cashier_for(state))
             values.update(payload_json=dumps(payload).decode("utf-8"), total=receipt_total(payload),
                           state=(S.HELD if route.held else S.QUEUED).value, last_error=None)
+        except MarksHeld as exc:  # waits for a person to scan the codes in: never sent without them
+            values.update(state=S.HELD.value, last_error=storable(exc.reason))
         except (InvalidOrder, ValueError) as exc:
             values.update(last_error=storable(str(exc)))
     return values

@@ -128,7 +128,7 @@ def plain_lines(lines: Sequence[RefundLine] | None) -> Any:
     if lines is None:
         return None
     return [{"index": line.index, "quantity": None if line.quantity is None else str(line.quantity)}
-            for line in lines]
+            | ({"marks": list(line.marks)} if line.marks else {}) for line in lines]
 
 
 def day(moment: datetime | None) -> date:

@@ -24,6 +24,7 @@ from ..models import utcnow
 from ..receipts import build_settlement
 from ..receipts.followups import refunded, settled_vat
 from ..routing import Route, register_settings
+from .codes import guarded
 from .create import add_receipt, unbuildable
 from .pending import unmark_for_dispatch
 from .plans import Plan
@@ -89,8 +90,8 @@ def create_settlement(state: KassaState, shop_order: Any) -> Any:
         return None
     data = order.to_dict()
     today = date.today()
-    plan = Plan(ReceiptKind.SETTLEMENT, Intent.SELL, order.ref, "", order.region, data,
-                settlement_builder(state, order, on=today, noted=data))
+    plan = guarded(state, Plan(ReceiptKind.SETTLEMENT, Intent.SELL, order.ref, "", order.region, data,
+                               settlement_builder(state, order, on=today, noted=data)), order)
     if sale is None or sale.state not in LIVE or sale.register is None:
         route = Route(None, False, f"Нет чека предоплаты для заказа {order.ref}: закрывать нечего")
     else:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from ..enums import PaymentMethod, PaymentType, ReceiptKind, ReceiptState
 from ..orders import Order, Payment
 from ..receipts.followups import Refunded, Sold, indexed, refunded, sale_indices
+from ..receipts.marks import line_of
 
 if TYPE_CHECKING:
     from ..state import KassaState
@@ -154,7 +155,10 @@ def refunded_before(state: KassaState, order_ref: str, source: Source | None, *,
 def refunded_quantities(state: KassaState, order_ref: str) -> dict[Any, Decimal]:
     """How much of each order line the order's refunds that count returned so far (``index -> quantity``)."""
     refunds = (positions_of(r) for r in live(state, ReceiptKind.REFUND, order_ref))
-    return {index: quantity for index, (quantity, _) in refunded(r for r in refunds if r is not None).items()}
+    lines: dict[Any, Decimal] = {}
+    for index, (quantity, _) in refunded(r for r in refunds if r is not None).items():
+        lines[line_of(index)] = lines.get(line_of(index), Decimal(0)) + quantity  # a marked line's units add up
+    return lines
 
 
 def refunds_total(state: KassaState, order_ref: str) -> Decimal:

@@ -22,6 +22,7 @@ from ..values import to_decimal
 from .contacts import check_inn
 from .document import default_type, payments_of, receipt
 from .followups import Refunded, Sold, refund_items, refund_request, refunded, settled_items, settled_vat
+from .marks import line_of, returned, settled_units, unit_positions, unit_request
 from .money import rubles
 from .names import clean_text
 from .positions import position_dict, priced_positions, vat_for
@@ -42,7 +43,7 @@ def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, cal
     """
     settings = _as_of(settings, rates_as_of)
     method = payment_method or settings.payment_method
-    positions = priced_positions(order, settings, method)
+    positions = unit_positions(priced_positions(order, settings, method), settings, method)
     if noted is not None:
         noted["indices"] = [p.index for p in positions]
     total = sum((p.total for p in positions), Decimal(0))
@@ -54,8 +55,8 @@ def build_sale(order: Order, settings: ReceiptSettings, *, external_id: str, cal
 
 def sold_positions(order: Order, settings: ReceiptSettings, method: PaymentMethod) -> Sold:
     """The positions ``order`` is sold with at ``method``, keyed by order line (see :mod:`.followups`)."""
-    return {p.index: position_dict(p, method, settings.agent_type)
-            for p in priced_positions(order, settings, method)}
+    positions = unit_positions(priced_positions(order, settings, method), settings, method)
+    return {p.index: position_dict(p, method, settings.agent_type) for p in positions}
 
 
 def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
@@ -81,7 +82,8 @@ def build_refund(order: Order, settings: ReceiptSettings, *, external_id: str,
     settings = replace(settings, receipt_date=rates_as_of or paid_on, follow_up=True)
     if sold is None:
         sold = sold_positions(order, settings, payment_method or settings.payment_method)
-    chosen = refund_items(sold, refund_request(lines, order.lines, order.delivery), done or {})
+    request = unit_request(sold, refund_request(lines, order.lines, order.delivery), done or {})
+    chosen = returned(refund_items(sold, request, done or {}))
     if noted is not None:
         noted["indices"] = [index for index, _ in chosen]
     items = [item for _, item in chosen]
@@ -127,13 +129,14 @@ def build_settlement(order: Order, settings: ReceiptSettings, *, external_id: st
             part = refund_items(sold, refund_request(refund, order.lines, order.delivery), done)
             done = refunded([done_as_sold(done), dict(part)])
     elif new_lines_from is not None:
-        added = [(i, item) for i, item in current.items() if i not in sold
-                 and (i == "delivery" or (isinstance(i, int) and i >= new_lines_from))]
+        added = [(i, item) for i, item in current.items() if i not in sold and line_of(i) not in sold
+                 and (i == "delivery" or (isinstance(line_of(i), int) and int(line_of(i)) >= new_lines_from))]
     day = on or date.today()
     objects = {index: item["payment_object"] for index, item in current.items()}
     chosen = settled_items(sold, done or {}, objects=objects, default_object=settings.payment_object.value,
                            vat=lambda rate: settled_vat(rate, on=day, default_then=sold_vat,
-                                                        default_now=settings.vat)) + added
+                                                        default_now=settings.vat))
+    chosen = settled_units(chosen, current) + added
     if noted is not None:
         noted["indices"] = [index for index, _ in chosen]
     items = [item for _, item in chosen]
@@ -178,7 +181,7 @@ def build_correction(order: Order, settings: ReceiptSettings, *, external_id: st
     if not intent.is_correction:
         raise InvalidOrder(f"{intent.value} не является чеком коррекции", field="intent")
     kind = CorrectionType.parse(correction_type)
-    positions = priced_positions(order, settings, payment_method)
+    positions = unit_positions(priced_positions(order, settings, payment_method), settings, payment_method)
     total = sum((p.total for p in positions), Decimal(0))
     payments = payments_of(order.payments, total, PaymentType.CARD if online else PaymentType.CASH)
     info: dict[str, Any] = {"type": kind.value, "base_date": base_date.strftime("%d.%m.%Y")}

@@ -102,6 +102,16 @@ def refund_request(lines: Any, order_lines: Sequence[Any] = (), delivery: Any = 
 
 
 def _refund_line(raw: Any, n: int, order_lines: Sequence[Any], delivery: Any) -> RefundLine:
+    line = _refund_line_of(raw, n, order_lines, delivery)
+    codes = raw.marks if isinstance(raw, RefundLine) else raw.get("marks") if isinstance(raw, Mapping) else None
+    if codes:  # marked goods: the units going back, by code
+        if isinstance(codes, (str, bytes, Mapping)) or not isinstance(codes, Iterable):
+            raise InvalidOrder("ожидается список кодов маркировки", field=f"refund_lines[{n}].marks")
+        line = RefundLine(line.index, line.quantity, tuple(str(code) for code in codes))
+    return line
+
+
+def _refund_line_of(raw: Any, n: int, order_lines: Sequence[Any], delivery: Any) -> RefundLine:
     field = f"refund_lines[{n}]"
     if isinstance(raw, RefundLine):
         index, quantity = raw.index, raw.quantity

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,8 @@ class Position:
     vat: VatRate
     payment_object: PaymentObject
     index: int | str
+    #: Keys only a marked unit has (``mark_code``, ``planned_status``, …; :mod:`.marks`).
+    marking: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
 _MILLI = Decimal(1).scaleb(-QUANTITY_PLACES)
@@ -136,4 +139,5 @@ def position_dict(p: Position, method: PaymentMethod, agent_type: AgentType | No
     if sku:
         item["id"] = sku
     item.update(line_details(p.line, p.index, agent_type))
+    item.update(p.marking)
     return item

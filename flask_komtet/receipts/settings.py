@@ -54,6 +54,8 @@ class ReceiptSettings:
     follow_up: bool = False
     agent_type: AgentType | None = None
     timezone: TimeZone | None = None
+    #: «Разрешительный режим»: a marked unit goes out only with its online check's result (tag 1265).
+    permissive_mode: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,5 @@ class RefundLine:
 
     index: int | str
     quantity: Decimal | None = None
+    #: Marked goods: the codes of the units going back (default: the last ones sold).
+    marks: tuple[str, ...] = ()
