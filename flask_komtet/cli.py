@@ -117,6 +117,7 @@ def check_command(attention: bool) -> None:
             queue, problems = f"ошибка: {exc}", problems + 1
         active = "активна" if register.is_active else "выключена"
         click.echo(f"#{register.id} {register.name} [{register.region}] {active}; очередь {register.queue_id}: {queue}")
+        click.echo(f"    API: {register.api_url or config.api_url}")
         click.echo(f"    success: {state.webhook_url(register.id, 'success') or '(задайте KOMTET_KASSA_PUBLIC_URL)'}")
         click.echo(f"    failure: {state.webhook_url(register.id, 'failure') or '(задайте KOMTET_KASSA_PUBLIC_URL)'}")
         if PaymentMethod.parse(register.payment_method).is_prepayment:

@@ -73,3 +73,13 @@ def test_a_configured_prefix_wins_and_check_says_so(shop, emulator) -> None:
     assert "Внешние id чеков: «shop1-» (KOMTET_KASSA_EXTERNAL_ID_PREFIX)" in check(app)
     bare, *_ = shop("sync")  # the tests' own apps: configured empty on purpose
     assert "Внешние id чеков: без префикса (KOMTET_KASSA_EXTERNAL_ID_PREFIX)" in check(bare)
+
+
+def test_check_names_the_api_each_register_talks_to(shop, emulator) -> None:
+    app, db, kassa = shop("sync")
+    with app.app_context():
+        add_register(db, kassa.models, name="Боевая")
+        add_register(db, kassa.models, region="spb", name="Тестовая", api_url="http://127.0.0.1:9")
+    lines = check(app).splitlines()
+    apis = [line.strip() for line in lines if line.strip().startswith("API: ") and "dispatch" not in line]
+    assert apis == [f"API: {app.config['KOMTET_KASSA_API_URL']}", "API: http://127.0.0.1:9"]
