@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import statistics
 import sys
 import time
@@ -65,21 +64,3 @@ class EmulatorProcess:
     def __exit__(self, *exc: Any) -> None:
         self.process.terminate()
         self.process.wait(10)
-
-
-def fresh_postgres_database(server: str, name: str) -> str:
-    """The URL of a new, empty database ``bench_<name>`` on ``server``, dropped when the benchmark exits."""
-    import sqlalchemy as sa
-
-    admin_engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)"))
-        connection.execute(sa.text(f"CREATE DATABASE bench_{name}"))
-
-    def drop() -> None:
-        with admin_engine.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)"))
-        admin_engine.dispose()
-
-    atexit.register(drop)
-    return server.rsplit("/", 1)[0] + f"/bench_{name}"

@@ -21,6 +21,7 @@ Run: python bench/bench_checkout.py
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.client
 import os
@@ -54,7 +55,18 @@ def database_url(tmp: Path, name: str) -> str:
         return f"sqlite:///{tmp / name}.sqlite"
     server = subprocess.run([str(_common.ROOT / "scripts" / "postgres"), "start"], capture_output=True, text=True,
                             check=True).stdout.strip().splitlines()[-1]
-    return _common.fresh_postgres_database(server, name)
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name}"))
+        connection.execute(sa.text(f"CREATE DATABASE bench_{name}"))
+
+    def drop() -> None:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)"))
+        engine.dispose()
+
+    atexit.register(drop)
+    return server.rsplit("/", 1)[0] + f"/bench_{name}"
 
 
 def make_shop(tmp: Path, name: str, emulator_url: str, variant: str) -> tuple[Flask, list[int]]:

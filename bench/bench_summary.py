@@ -20,6 +20,7 @@ Run: python bench/bench_summary.py
 
 from __future__ import annotations
 
+import atexit
 import os
 import statistics
 import subprocess
@@ -70,9 +71,19 @@ def server_url() -> str:
 
 def make_shop(server: str, name: str, receipts: int, days: float) -> tuple[Flask, Any]:
     """A fresh database ``bench_<name>`` with ``receipts`` generated over the last ``days`` days."""
-    url = _common.fresh_postgres_database(server, name)
+    admin_engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as connection:
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)"))
+        connection.execute(sa.text(f"CREATE DATABASE bench_{name}"))
+
+    def drop() -> None:
+        with admin_engine.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)"))
+        admin_engine.dispose()
+
+    atexit.register(drop)
     app = Flask(name)
-    app.config.update(SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench",
+    app.config.update(SQLALCHEMY_DATABASE_URI=server.rsplit("/", 1)[0] + f"/bench_{name}", SECRET_KEY="bench",
                       KOMTET_KASSA_DISPATCH="sync")
     try:  # a Flask-Babel in the environment needs its extension for flask-admin's menu
         from flask_babel import Babel
