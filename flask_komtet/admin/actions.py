@@ -20,7 +20,7 @@ from ..errors import InvalidOrder, KomtetError
 if TYPE_CHECKING:
     from ..state import KassaState
 
-__all__ = ["OPERATIONS", "Outcome", "allowed_operations", "guarded", "refund", "refund_lines_form", "run"]
+__all__ = ["OPERATIONS", "Outcome", "allowed_operations", "refund", "refund_lines_form", "run"]
 
 log = logging.getLogger("flask_komtet.admin")
 S = ReceiptState
@@ -108,8 +108,7 @@ def allowed_operations(receipt: Any) -> list[str]:
     return ops
 
 
-def guarded(state: KassaState, receipt: Any, operation: Callable[[], Outcome]) -> Outcome:
-    """Run a manager's action on ``receipt``: an error rolls back and becomes a message, never a 500."""
+def _guarded(state: KassaState, receipt: Any, operation: Callable[[], Outcome]) -> Outcome:
     try:
         return operation()
     except (KomtetError, ValueError) as exc:
@@ -126,7 +125,7 @@ def run(state: KassaState, name: str, receipt: Any) -> Outcome:
     """Run operation ``name`` on ``receipt``."""
     if name not in OPERATIONS:
         return Outcome(False, f"Неизвестное действие: {name}", receipt)
-    return guarded(state, receipt, lambda: OPERATIONS[name][1](state, receipt))
+    return _guarded(state, receipt, lambda: OPERATIONS[name][1](state, receipt))
 
 
 # -- refunds ---------------------------------------------------------------------------
@@ -204,4 +203,4 @@ def refund(state: KassaState, receipt: Any, form: Mapping[str, str]) -> Outcome:
             return Outcome(False, f"Чек возврата {new.external_id} не отправлен: {new.last_error}", new)
         return Outcome(True, f"Возврат оформлен: чек {new.external_id} — {new.state_label}", new)
 
-    return guarded(state, receipt, operation)
+    return _guarded(state, receipt, operation)

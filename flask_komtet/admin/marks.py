@@ -3,12 +3,13 @@ a receipt held for codes takes them from a barcode scanner, one per line («От
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidOrder
+from ..errors import InvalidOrder, KomtetError
 from ..marks import describe, scanned_lines
-from .actions import Outcome, guarded
+from .actions import Outcome
 
 if TYPE_CHECKING:
     from ..state import KassaState
@@ -77,4 +78,12 @@ def complete(state: KassaState, receipt: Any, text: str) -> Outcome:
         return Outcome(True, f"Коды маркировки добавлены, чек {receipt.external_id} отправлен: "
                              f"{receipt.state_label}", receipt)
 
-    return guarded(state, receipt, operation)
+    try:
+        return operation()
+    except (KomtetError, ValueError) as exc:
+        state.session.rollback()
+        return Outcome(False, f"Чек {receipt.external_id}: {exc}", receipt)
+    except Exception as exc:  # noqa: BLE001 - a manager sees a message, never a 500
+        state.session.rollback()
+        logging.getLogger("flask_komtet.admin").exception("adding marks to receipt %s failed", receipt.id)
+        return Outcome(False, f"Чек {receipt.external_id}: не получилось ({type(exc).__name__})", receipt)
